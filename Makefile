@@ -1,0 +1,45 @@
+# radiostars — the two commands a user needs: `make demo` and `make test`.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+VENV := .venv
+PY := $(VENV)/bin/python
+RS := $(VENV)/bin/radiostars
+PYTEST := $(PY) -m pytest
+
+.PHONY: help setup up down status logs clean test test-unit test-integration demo lock seed docs \
+        bench bench-seed bench-ingest bench-warehouse bench-scale evaluate
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+setup:  ## install what is missing (Debian packages, venvs, MinIO binary, jars, .env); skips what is present
+	@bash scripts/setup.sh
+
+up: setup  ## start every service on loopback (MariaDB, Postgres+q3c, MinIO, Spark, Airflow)
+	@$(RS) stack up
+
+down:  ## stop every service
+	@if [ -x $(RS) ]; then $(RS) stack down; fi
+
+status:  ## each service: state, port, URL, data folder
+	@$(RS) stack status
+
+logs:  ## the last lines of every service log
+	@$(RS) stack logs --lines $${LINES:-30}
+
+clean:  ## remove local state (asks first; FORCE=1 skips the prompt; ALL=1 also drops cached binaries and jars)
+	@if [ "$(FORCE)" != "1" ]; then read -r -p "Remove all local service data and logs under .local/? [y/N] " ans; [ "$$ans" = y ] || [ "$$ans" = Y ] || { echo aborted; exit 1; }; fi
+	@if [ -x $(RS) ]; then $(RS) stack clean $(if $(filter 1,$(ALL)),--all,); else rm -rf .local; fi
+
+test: setup  ## unit + integration tests on the real services (starts them, stops what it started)
+	@bash scripts/test.sh
+
+test-unit: setup  ## fast tests only, no services
+	@$(PYTEST) -m unit -q
+
+demo: setup  ## install, start the stack, seed, run the whole pipeline through Airflow, print a summary
+	@bash scripts/demo.sh
+
+lock:  ## re-resolve requirements/*.in into the committed lock files
+	@.local/tools/bin/uv pip compile -q --python-version 3.11 requirements/airflow.in -o requirements/airflow.lock
+	@.local/tools/bin/uv pip compile -q --python-version 3.11 requirements/dbt.in -o requirements/dbt.lock

@@ -1,0 +1,78 @@
+"""`radiostars` command line: the stack verbs (and, as they land, seed / ingest / crossmatch ...).
+
+Errors the user can act on print one line and exit 2; no stack trace as the only message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from radiostars.config import ConfigError, get_settings
+
+
+def _stack(args: argparse.Namespace) -> int:
+    from radiostars.stack import services
+
+    settings = get_settings()
+    if args.verb == "up":
+        services.up(settings, groups=args.groups or None)
+        print(services.format_status(services.status(settings)))
+    elif args.verb == "down":
+        services.down(settings)
+    elif args.verb == "status":
+        print(services.format_status(services.status(settings)))
+    elif args.verb == "is-up":
+        return 0 if services.is_up(settings) else 1
+    elif args.verb == "logs":
+        print(services.logs(settings, lines=args.lines))
+    elif args.verb == "workers":
+        services.set_spark_workers(settings, args.count)
+    elif args.verb == "clean":
+        services.clean(settings, include_caches=args.all)
+    elif args.verb == "render":
+        print(services.render_supervisor_conf(settings))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="radiostars", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    stack = sub.add_parser("stack", help="start, stop and inspect the local services")
+    verbs = stack.add_subparsers(dest="verb", required=True)
+    up = verbs.add_parser("up", help="initialise what is missing and start the services")
+    up.add_argument("groups", nargs="*", help="core, spark and/or airflow (default: all)")
+    verbs.add_parser("down", help="stop every service and supervisord")
+    verbs.add_parser("status", help="state, port, URL and data folder of each service")
+    verbs.add_parser("is-up", help="exit 0 when every service runs")
+    logs = verbs.add_parser("logs", help="the last lines of every service log")
+    logs.add_argument("--lines", type=int, default=30)
+    workers = verbs.add_parser("workers", help="run 1 or 2 local Spark standalone workers")
+    workers.add_argument("count", type=int, choices=[1, 2])
+    clean = verbs.add_parser("clean", help="remove local state (not the cached binaries unless --all)")
+    clean.add_argument("--all", action="store_true")
+    verbs.add_parser("render", help="print the generated supervisord.conf")
+    stack.set_defaults(func=_stack)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"radiostars: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - known failure types print one line
+        from radiostars.stack.services import StackError
+
+        if isinstance(exc, (StackError, RuntimeError, OSError)):
+            print(f"radiostars: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
