@@ -56,6 +56,7 @@ DEFAULTS: dict[str, str] = {
     # Airflow 3
     "AIRFLOW_HOST": "127.0.0.1",
     "AIRFLOW_PORT": "18080",
+    "AIRFLOW_BIND_HOST": "",
     "AIRFLOW_ADMIN_USER": "admin",
     "AIRFLOW_ADMIN_PASSWORD": "admin-local",
     "AIRFLOW_PARALLELISM": "4",
@@ -242,6 +243,14 @@ class Settings:
 
         return [self.jars_dir / jar.filename for jar in JARS]
 
+    # ---- dbt -----------------------------------------------------------------------------
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for a dbt subprocess: profiles.yml reads these keys with env_var()."""
+        return {**inherited_env(), "DBT_PROFILES_DIR": str(self.dbt_project_dir),
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+                **{key: self[key] for key in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER",
+                                              "POSTGRES_PASSWORD", "POSTGRES_WAREHOUSE_DB")}}
+
     # ---- Airflow -------------------------------------------------------------------------
     @property
     def airflow_url(self) -> str:
@@ -313,6 +322,12 @@ class Settings:
             host, _, port = master[len("spark://"):].partition(":")
             return {"conn_type": "spark", "host": f"spark://{host}", "port": int(port or 7077)}
         return {"conn_type": "spark", "host": master}
+
+
+def inherited_env() -> dict[str, str]:
+    """A copy of this process's environment, the base for the subprocesses the stack launches
+    (PATH, HOME, JAVA_HOME ...). The one sanctioned read of os.environ besides load_settings."""
+    return dict(os.environ)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:

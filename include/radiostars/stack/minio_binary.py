@@ -9,10 +9,11 @@ is pinned for local mode. docker-compose keeps the quay.io release image. See do
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
+
+from radiostars.config import inherited_env
 
 MINIO_MODULE = "github.com/minio/minio"
 MINIO_GO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
@@ -43,7 +44,7 @@ def ensure_minio(bin_dir: Path, log=print) -> Path:
                            "to build the MinIO server")
     bin_dir.mkdir(parents=True, exist_ok=True)
     log(f"building MinIO {MINIO_GO_VERSION} with go install (takes minutes once; cached in {bin_dir}) ...")
-    env = {**os.environ, "CGO_ENABLED": "0", "GOBIN": str(bin_dir), "GOTOOLCHAIN": "local",
+    env = {**inherited_env(), "CGO_ENABLED": "0", "GOBIN": str(bin_dir), "GOTOOLCHAIN": "local",
            "GOFLAGS": "-mod=mod"}
     result = subprocess.run([go, "install", f"{MINIO_MODULE}@{MINIO_GO_VERSION}"], env=env,
                             capture_output=True, text=True, cwd="/tmp")

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from radiostars.config import Settings
+import getpass
+
+from radiostars.config import Settings, inherited_env
 
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 MARIADB_SERVER = Path("/usr/sbin/mariadbd")
@@ -143,9 +145,10 @@ def program_specs(settings: Settings) -> dict[str, dict]:
     run = run_dir(s)
     spark = spark_home()
     airflow = str(VENV_BIN / "airflow")
+    parent_env = inherited_env()
     java = shutil.which("java") or "/usr/bin/java"
-    java_home = os.environ.get("JAVA_HOME") or str(Path(os.path.realpath(java)).parents[1])
-    base_env = {"PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"),
+    java_home = parent_env.get("JAVA_HOME") or str(Path(os.path.realpath(java)).parents[1])
+    base_env = {"PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin", "HOME": parent_env.get("HOME", "/root"),
                 "JAVA_HOME": java_home, "LANG": "C.UTF-8"}
     spark_env = {**base_env, "SPARK_HOME": str(spark), "SPARK_LOCAL_IP": s["SPARK_MASTER_HOST"],
                  "SPARK_LOG_DIR": str(logs), "SPARK_NO_DAEMONIZE": "1",
@@ -153,7 +156,7 @@ def program_specs(settings: Settings) -> dict[str, dict]:
     airflow_env = {**base_env, **s.airflow_env()}
     minio_env = {**base_env, "MINIO_ROOT_USER": s["MINIO_ROOT_USER"],
                  "MINIO_ROOT_PASSWORD": s["MINIO_ROOT_PASSWORD"], "MINIO_BROWSER": "on", "MINIO_UPDATE": "off"}
-    mariadb_user = "root" if os.geteuid() == 0 else os.environ.get("USER", "nobody")
+    mariadb_user = "root" if os.geteuid() == 0 else getpass.getuser()
     spark_class = str(spark / "bin" / "spark-class")
 
     def worker(webui_port: int) -> list[str]:
@@ -190,7 +193,8 @@ def program_specs(settings: Settings) -> dict[str, dict]:
         "spark-worker-2": dict(argv=worker(s.port("SPARK_WORKER_WEBUI_PORT") + 1),
                                env={**spark_env, "SPARK_WORKER_DIR": str(s.data_dir / "spark-work-2")},
                                stopsignal="TERM", stopwaitsecs=20, stopasgroup=True),
-        "airflow-api-server": dict(argv=[airflow, "api-server", "--host", s["AIRFLOW_HOST"], "--port",
+        "airflow-api-server": dict(argv=[airflow, "api-server", "--host",
+                                         s["AIRFLOW_BIND_HOST"] or s["AIRFLOW_HOST"], "--port",
                                          str(s.port("AIRFLOW_PORT"))],
                                    env=airflow_env, stopsignal="TERM", stopwaitsecs=30, stopasgroup=True),
         "airflow-scheduler": dict(argv=[airflow, "scheduler"], env=airflow_env, stopsignal="TERM",
@@ -323,7 +327,7 @@ def init_mariadb_datadir(settings: Settings) -> None:
     if (datadir / "mysql").exists():
         return
     datadir.mkdir(parents=True, exist_ok=True)
-    user = "root" if os.geteuid() == 0 else os.environ.get("USER", "nobody")
+    user = "root" if os.geteuid() == 0 else getpass.getuser()
     run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", f"--user={user}",
          "--auth-root-authentication-method=normal", "--skip-test-db"], "mariadb-install-db")
 
@@ -404,7 +408,7 @@ def bootstrap_minio(settings: Settings) -> None:
 
 
 def airflow_cli_env(settings: Settings) -> dict[str, str]:
-    return {**os.environ, **settings.airflow_env()}
+    return {**inherited_env(), **settings.airflow_env()}
 
 
 def bootstrap_airflow(settings: Settings) -> None:

@@ -1,0 +1,38 @@
+"""One place that builds a SparkSession wired to the lake (s3a -> MinIO) from the config."""
+
+from __future__ import annotations
+
+from radiostars.config import Settings, get_settings
+
+
+def spark_conf(settings: Settings, master: str | None = None) -> dict[str, str]:
+    """Everything spark-submit / SparkSession needs: master, s3a jars and settings, sane local sizes."""
+    s = settings
+    jars = s.spark_jars()
+    missing = [str(j) for j in jars if not j.exists()]
+    if missing:
+        raise RuntimeError(f"s3a jars missing ({', '.join(missing)}): run `make setup`")
+    return {
+        "spark.master": master or s.spark_master,
+        "spark.jars": ",".join(str(j) for j in jars),
+        "spark.driver.memory": s["SPARK_DRIVER_MEMORY"],
+        "spark.executor.memory": s["SPARK_EXECUTOR_MEMORY"],
+        "spark.driver.host": s["SPARK_MASTER_HOST"],
+        "spark.driver.bindAddress": s["SPARK_MASTER_HOST"],
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "8",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.parquet.compression.codec": "zstd",
+        **s.s3a_conf(),
+    }
+
+
+def spark_session(app_name: str, master: str | None = None, settings: Settings | None = None,
+                  extra_conf: dict[str, str] | None = None):
+    from pyspark.sql import SparkSession
+
+    s = settings or get_settings()
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in {**spark_conf(s, master), **(extra_conf or {})}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
