@@ -40,6 +40,15 @@ test-unit: setup  ## fast tests only, no services
 demo: setup  ## install, start the stack, seed, run the whole pipeline through Airflow, print a summary
 	@bash scripts/demo.sh
 
+seed: setup  ## load the deterministic sample catalogues into MySQL (SEED_ARGS="--dirty" etc.)
+	@$(RS) seed $(SEED_ARGS)
+
+bench-seed: setup  ## rows/s and peak RSS of seeding MariaDB
+	@$(PY) scripts/bench_seed.py --dirty
+
+generate-scale: setup  ## Gaia-like / SMGPS-like catalogues of a given size straight into the lake
+	@$(RS) generate-scale $${SCALE_ARGS:---optical-rows 10000000 --radio-rows 100000}
+
 lock:  ## re-resolve requirements/*.in into the committed lock files
 	@.local/tools/bin/uv pip compile -q --python-version 3.11 requirements/airflow.in -o requirements/airflow.lock
 	@.local/tools/bin/uv pip compile -q --python-version 3.11 requirements/dbt.in -o requirements/dbt.lock

@@ -35,9 +35,18 @@ def _stack(args: argparse.Namespace) -> int:
     return 0
 
 
+# subcommands whose parser lives with their package: radiostars.<package>.cli.main(argv)
+DELEGATED = {
+    "seed": ("sample", "load the deterministic sample catalogues into MySQL (--seed, --dirty, --update F)"),
+    "generate-scale": ("sample", "write Gaia-like / SMGPS-like catalogues of a given size to the lake"),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="radiostars", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    for command, (_package, help_text) in DELEGATED.items():
+        sub.add_parser(command, help=help_text)  # listed in --help; dispatched in main()
     stack = sub.add_parser("stack", help="start, stop and inspect the local services")
     verbs = stack.add_subparsers(dest="verb", required=True)
     up = verbs.add_parser("up", help="initialise what is missing and start the services")
@@ -57,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in DELEGATED:  # their own parser handles --help and errors
+        import importlib
+
+        return importlib.import_module(f"radiostars.{DELEGATED[argv[0]][0]}.cli").main(argv)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -1,0 +1,5 @@
+"""One exception type for bad input to the sample-data tools (the CLI prints its one-line message)."""
+
+
+class SampleError(ValueError):
+    """Bad input or unmet precondition; the message says what is wrong and what to do."""
