@@ -330,6 +330,15 @@ def inherited_env() -> dict[str, str]:
     return dict(os.environ)
 
 
+def use_this_python_for_pyspark_workers() -> None:
+    """PySpark's driver reads PYSPARK_PYTHON from the process environment (spark-submit sets it from
+    spark.pyspark.python; a plain `python` driver does not): point it at this interpreter, the venv
+    that carries numpy/pandas/radiostars, unless the caller chose one."""
+    import sys
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
     """Merge defaults < .env file < environment, keeping only the keys the project knows."""
     environ = os.environ if environ is None else environ

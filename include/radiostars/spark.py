@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from radiostars.config import Settings, get_settings
+import sys
+
+from radiostars.config import Settings, get_settings, use_this_python_for_pyspark_workers
 
 
 def spark_conf(settings: Settings, master: str | None = None) -> dict[str, str]:
@@ -23,6 +25,11 @@ def spark_conf(settings: Settings, master: str | None = None) -> dict[str, str]:
         "spark.sql.shuffle.partitions": "8",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.parquet.compression.codec": "zstd",
+        # executors run the same interpreter (and so the same numpy/pandas/radiostars) as the driver;
+        # on a cluster the workers carry the same image/venv path (docker/radiostars/Dockerfile)
+        "spark.pyspark.python": sys.executable,
+        "spark.pyspark.driver.python": sys.executable,
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
         **s.s3a_conf(),
     }
 
@@ -32,6 +39,7 @@ def spark_session(app_name: str, master: str | None = None, settings: Settings |
     from pyspark.sql import SparkSession
 
     s = settings or get_settings()
+    use_this_python_for_pyspark_workers()
     builder = SparkSession.builder.appName(app_name)
     for key, value in {**spark_conf(s, master), **(extra_conf or {})}.items():
         builder = builder.config(key, value)

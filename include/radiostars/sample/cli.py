@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--run-id", default=None)
     g.add_argument("--ingest-date", default=None, help="YYYY-MM-DD (default: today, UTC)")
     g.add_argument("--part-rows", type=_nonneg_int, default=500_000)
+    g.add_argument("--lake-prefix", default="", help="write under this prefix of the bucket (ends with '/')")
     return p
 
 
@@ -107,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             seed_value = args.seed if args.seed is not None else int(settings["SAMPLE_SEED"])
             result = generate_scale(settings, optical_rows=args.optical_rows, radio_rows=args.radio_rows,
                                     area_deg2=args.area_deg2, seed=seed_value, run_id=args.run_id,
-                                    ingest_date=args.ingest_date, part_rows=args.part_rows)
+                                    ingest_date=args.ingest_date, part_rows=args.part_rows,
+                                    lake_prefix=args.lake_prefix)
     except (SampleError, ConfigError) as exc:
         print(f"radiostars {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -34,10 +34,11 @@ def manifest_dict(table: str, run_id: str, ingest_date: str, files: list[PartFil
 
 
 def write_manifest(client, bucket: str, table: str, run_id: str, ingest_date: str,
-                   files: list[PartFile], columns: list[str], schema_version: int = 1) -> str:
+                   files: list[PartFile], columns: list[str], schema_version: int = 1,
+                   lake_prefix: str = "") -> str:
     """Put ``_manifest.json`` (written last: its presence marks the run complete); returns its key."""
     body = json.dumps(manifest_dict(table, run_id, ingest_date, files, columns, schema_version),
                       indent=2).encode()
-    key = run_prefix(table, ingest_date, run_id) + "_manifest.json"
+    key = lake_prefix + run_prefix(table, ingest_date, run_id) + "_manifest.json"
     client.put_object(bucket, key, io.BytesIO(body), len(body), content_type="application/json")
     return key

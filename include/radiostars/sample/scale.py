@@ -25,6 +25,7 @@ from radiostars.sample.faint_stars import faint_star_chunk
 from radiostars.sample import ids
 from radiostars.sample.fields import SMGPS_L_RANGES_DEG, Field, galactic_name, galactic_to_icrs, uniform_lb
 from radiostars.sample.generate import rng_for
+from radiostars.lake import lake_client
 from radiostars.sample.manifest import PartFile, run_prefix, write_manifest
 from radiostars.sample.radio_errors import position_error_arcsec, scatter_positions
 from radiostars.sample.radio_flux import detected_background
@@ -111,17 +112,10 @@ def _to_parquet_bytes(df: pd.DataFrame, table: str, updated_at: dt.datetime) -> 
     return buf.getvalue()
 
 
-def minio_client(settings):
-    from minio import Minio
-
-    return Minio(settings.minio_endpoint, access_key=settings["MINIO_ROOT_USER"],
-                 secret_key=settings["MINIO_ROOT_PASSWORD"], secure=False)
-
-
 def generate_scale(settings, *, optical_rows: int = 1_000_000, radio_rows: int = 100_000,
                    area_deg2: float | None = None, radio_density_per_deg2: float = 1000.0,
                    seed: int = 42, run_id: str | None = None, ingest_date: str | None = None,
-                   part_rows: int = 500_000, client=None) -> dict:
+                   part_rows: int = 500_000, client=None, lake_prefix: str = "") -> dict:
     """Write ``gaia_dr3`` (optical_rows) and ``radio_sources`` (radio_rows) runs to the lake."""
     for name, v, lo, hi in (("optical_rows", optical_rows, 1, 10**9), ("radio_rows", radio_rows, 1, 10**8),
                             ("part_rows", part_rows, 1000, 5_000_000)):
@@ -136,7 +130,9 @@ def generate_scale(settings, *, optical_rows: int = 1_000_000, radio_rows: int =
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     ingest_date = ingest_date or now.date().isoformat()
     run_id = run_id or f"scale_{now.strftime('%Y%m%dT%H%M%S')}_seed{seed}"
-    client = client or minio_client(settings)
+    if lake_prefix and not lake_prefix.endswith("/"):
+        raise SampleError(f"lake_prefix {lake_prefix!r} must end with '/'")
+    client = client or lake_client(settings)
     bucket = settings.lake_bucket
     try:
         if not client.bucket_exists(bucket):
@@ -151,11 +147,11 @@ def generate_scale(settings, *, optical_rows: int = 1_000_000, radio_rows: int =
         first = 0
         for part, n in enumerate(_split(total, part_rows)):
             body = _to_parquet_bytes(make(seed, patches, part, first, n), table, now)
-            key = run_prefix(table, ingest_date, run_id) + f"part-{part:05d}.parquet"
+            key = lake_prefix + run_prefix(table, ingest_date, run_id) + f"part-{part:05d}.parquet"
             client.put_object(bucket, key, io.BytesIO(body), len(body),
                               content_type="application/vnd.apache.parquet")
             files.append(PartFile(key, n, hashlib.sha256(body).hexdigest()))
             first += n
         out["manifests"][table] = write_manifest(client, bucket, table, run_id, ingest_date, files,
-                                                 column_names(table), SCHEMA_VERSION)
+                                                 column_names(table), SCHEMA_VERSION, lake_prefix)
     return out

@@ -1,0 +1,72 @@
+"""spark-submit entry point of the cross-match (thin: arguments, session, one call).
+
+    spark-submit --master local[*] spark_jobs/crossmatch.py --run-id 20261125T0200 [--radius-arcsec 10 ...]
+
+All maths lives in radiostars.crossmatch (numpy, unit-tested); the Spark plumbing in radiostars.engine.
+Exit code 2 with one line for a run that cannot proceed (already committed, no input, bad params).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="crossmatch", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run-id", required=True)
+    p.add_argument("--catalogues", default="gaia_dr3,hipparcos2", help="comma-separated optical catalogues")
+    p.add_argument("--radius-arcsec", type=float, default=10.0, help="hard upper limit of the match radius")
+    p.add_argument("--r-min-arcsec", type=float, default=1.0)
+    p.add_argument("--n-sigma", type=float, default=4.0)
+    p.add_argument("--sigma-sys-arcsec", type=float, default=0.5)
+    p.add_argument("--healpix-order", type=int, default=6)
+    p.add_argument("--control-offset-arcmin", type=float, default=1.0)
+    p.add_argument("--one-to-one", action="store_true")
+    p.add_argument("--lake-prefix", default="")
+    p.add_argument("--master", default=None, help="Spark master (default: SPARK_MASTER from the config, "
+                   "or what spark-submit was given)")
+    p.add_argument("--overwrite", action="store_true", help="replace an already committed run")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from radiostars.crossmatch.params import CrossmatchParams
+    from radiostars.engine.inputs import InputError
+    from radiostars.engine.run import RunError, RunRequest, run_crossmatch
+    from radiostars.spark import spark_session
+
+    try:
+        params = CrossmatchParams(radius_arcsec=args.radius_arcsec, r_min_arcsec=args.r_min_arcsec,
+                                  n_sigma=args.n_sigma, sigma_sys_arcsec=args.sigma_sys_arcsec,
+                                  healpix_order=args.healpix_order,
+                                  control_offsets_arcmin=(args.control_offset_arcmin,),
+                                  one_to_one=args.one_to_one)
+        request = RunRequest(run_id=args.run_id, params=params,
+                             catalogues=tuple(c.strip() for c in args.catalogues.split(",") if c.strip()),
+                             lake_prefix=args.lake_prefix, overwrite=args.overwrite)
+        request.validate()
+    except (ValueError, RunError) as exc:
+        print(f"crossmatch: error: {exc}", file=sys.stderr)
+        return 2
+    spark = spark_session(f"radiostars-crossmatch-{args.run_id}", master=args.master)
+    try:
+        run_crossmatch(spark, _settings(), request)
+    except (RunError, InputError) as exc:
+        print(f"crossmatch: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        spark.stop()
+    return 0
+
+
+def _settings():
+    from radiostars.config import get_settings
+
+    return get_settings()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
