@@ -1,0 +1,190 @@
+"""The Spark cross-match on the real stack: equal to astropy `search_around_sky`, the same on local[2]
+and on the standalone cluster, with the commit-marker protocol. Inputs are written in the raw-lake
+layout under a private prefix (manifests included), so the job reads them exactly as in production."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import uuid
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+R_ARCSEC = 20.0
+N_BAD_RADIO = 3  # rows with a NULL position: skipped and counted
+
+
+def _sky(rng, n):
+    return rng.uniform(0, 360, n), np.rad2deg(np.arcsin(rng.uniform(-1, 1, n)))
+
+
+def _cap(rng, n, pole, radius_deg):
+    z = rng.uniform(np.cos(np.deg2rad(radius_deg)), 1, n)
+    return rng.uniform(0, 360, n), pole * np.rad2deg(np.arcsin(z))
+
+
+def _blob(rng, n, ra0, dec0, width_deg):
+    return (ra0 + rng.normal(0, width_deg, n)) % 360, np.clip(dec0 + rng.normal(0, width_deg, n), -90, 90)
+
+
+def _positions(rng, n_sky, n_cap, n_blob):
+    """Uniform sky + dense caps at both poles + clusters on the RA seam and HEALPix corners."""
+    spots = [(0.0, 0.0), (45.0, 41.8103149), (90.0, 0.0), (0.0, -41.8103149), (359.99, 60.0)]
+    parts = [_sky(rng, n_sky), _cap(rng, n_cap, 1, 0.2), _cap(rng, n_cap, -1, 0.2)]
+    parts += [_blob(rng, n_blob, ra, dec, 0.03) for ra, dec in spots]
+    ra, dec = map(np.concatenate, zip(*parts))
+    return ra, dec
+
+
+def _write_table(settings, prefix: str, table: str, df: pd.DataFrame) -> None:
+    from radiostars.lake import lake_client
+    from radiostars.sample.manifest import PartFile, run_prefix, write_manifest
+    from radiostars.sample.schema import column_names
+
+    columns = column_names(table)
+    for column in columns:
+        if column not in df.columns:
+            df[column] = None
+    df["deleted"] = False
+    df["updated_at"] = pd.Timestamp("2026-01-01T00:00:00").as_unit("us")
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(df[columns], preserve_index=False), buf)
+    body = buf.getvalue()
+    key = prefix + run_prefix(table, "2026-01-01", "t1") + "part-00000.parquet"
+    client = lake_client(settings)
+    client.put_object(settings.lake_bucket, key, io.BytesIO(body), len(body))
+    write_manifest(client, settings.lake_bucket, table, "t1", "2026-01-01",
+                   [PartFile(key, len(df), hashlib.sha256(body).hexdigest())], columns, lake_prefix=prefix)
+
+
+@pytest.fixture(scope="module")
+def sky(stack):
+    """(prefix, radio frame, optical frame) written to the lake; removed afterwards."""
+    from radiostars.engine.run import _clear_prefix
+
+    rng = np.random.default_rng(11)
+    rra, rdec = _positions(rng, 600, 80, 60)
+    ora, odec = _positions(rng, 8000, 1500, 900)
+    radio = pd.DataFrame({"source_name": [f"R{i:05d}" for i in range(rra.size)], "ra_deg": rra, "dec_deg": rdec,
+                          "ra_err_arcsec": 1.0, "dec_err_arcsec": 1.0, "peak_flux_mjy": 1.0, "int_flux_mjy": 1.0,
+                          "int_flux_err_mjy": 0.1, "rms_mjy": 0.02, "obs_epoch_mjd": 58849.0, "field": "T"})
+    bad = pd.DataFrame({"source_name": [f"BAD{i}" for i in range(N_BAD_RADIO)], "ra_deg": [None] * N_BAD_RADIO,
+                        "dec_deg": [1.0] * N_BAD_RADIO, "ra_err_arcsec": 1.0, "dec_err_arcsec": 1.0,
+                        "obs_epoch_mjd": 58849.0})
+    radio_all = pd.concat([radio, bad], ignore_index=True)
+    radio_all["row_id"] = np.arange(1, len(radio_all) + 1)
+    optical = pd.DataFrame({"row_id": np.arange(1, ora.size + 1), "source_id": np.arange(ora.size, dtype=np.int64),
+                            "ra": ora, "dec": odec, "ra_error": 0.1, "dec_error": 0.1, "ref_epoch": 2016.0,
+                            "phot_g_mean_mag": 15.0, "is_synthetic": True})
+    prefix = f"tests/xm-{uuid.uuid4().hex[:8]}/"
+    _write_table(stack, prefix, "radio_sources", radio_all)
+    _write_table(stack, prefix, "gaia_dr3", optical)
+    yield prefix, radio, optical
+    _clear_prefix(stack, prefix)
+
+
+def _params():
+    from radiostars.crossmatch.params import CrossmatchParams
+
+    # r_min = r_max: a fixed radius, so astropy's search_around_sky is the exact reference
+    return CrossmatchParams(radius_arcsec=R_ARCSEC, r_min_arcsec=R_ARCSEC, n_sigma=1.0, sigma_sys_arcsec=0.0,
+                            healpix_order=2, margin_arcsec=3 * R_ARCSEC, density_inner_arcsec=1.5 * R_ARCSEC,
+                            density_outer_arcsec=3 * R_ARCSEC, control_position_angles_deg=(0.0, 90.0, 180.0, 270.0))
+
+
+def _run(settings, prefix: str, run_id: str, master: str, overwrite: bool = False) -> tuple[pd.DataFrame, dict]:
+    from radiostars.engine.run import RunRequest, run_crossmatch
+    from radiostars.spark import spark_session
+
+    spark = spark_session(f"test-{run_id}", master=master, settings=settings)
+    try:
+        metrics = run_crossmatch(spark, settings, RunRequest(run_id=run_id, params=_params(), catalogues=("gaia_dr3",),
+                                                             lake_prefix=prefix, overwrite=overwrite))
+        pairs = spark.read.parquet(settings.lake_uri(f"{prefix}crossmatch/{run_id}/pairs")).toPandas()
+    finally:
+        spark.stop()
+    return pairs, metrics
+
+
+def _reference(radio: pd.DataFrame, optical: pd.DataFrame) -> pd.DataFrame:
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord, search_around_sky
+
+    i1, i2, d2, _ = search_around_sky(SkyCoord(radio["ra_deg"].to_numpy() * u.deg, radio["dec_deg"].to_numpy() * u.deg),
+                                      SkyCoord(optical["ra"].to_numpy() * u.deg, optical["dec"].to_numpy() * u.deg),
+                                      R_ARCSEC * u.arcsec)
+    return pd.DataFrame({"radio_source_name": radio["source_name"].to_numpy()[i1],
+                         "optical_id": optical["source_id"].to_numpy()[i2], "sep_ref": d2.to_value(u.arcsec)})
+
+
+@pytest.fixture(scope="module")
+def local_run(stack, sky):
+    prefix, _, _ = sky
+    return _run(stack, prefix, "local", "local[2]")
+
+
+def test_local_run_equals_astropy_search_around_sky(stack, sky, local_run):
+    _, radio, optical = sky
+    pairs, metrics = local_run
+    ref = _reference(radio, optical)
+    assert len(ref) > 1500  # poles, seam and pixel corners are populated
+    assert not pairs.duplicated(["radio_source_name", "optical_id"]).any()
+    merged = ref.merge(pairs, on=["radio_source_name", "optical_id"], how="outer", indicator=True)
+    assert (merged["_merge"] == "both").all(), merged["_merge"].value_counts().to_dict()
+    assert (merged["sep_ref"] - merged["sep_arcsec"]).abs().max() < 1e-6  # < 1 µas
+    assert metrics["radio"]["skipped_no_position"] == N_BAD_RADIO
+    assert metrics["radio"]["usable"] == len(radio)
+    assert metrics["pairs"] == len(ref)
+    best = pairs[pairs["rank"] == 1]
+    assert best["radio_source_name"].is_unique and len(best) == ref["radio_source_name"].nunique()
+    assert ((pairs["p_chance"] >= 0) & (pairs["p_chance"] <= 1)).all()
+
+
+def test_committed_run_is_refused_then_overwritten_identically(stack, sky, local_run):
+    from radiostars.engine.run import RunError, is_committed
+
+    prefix, _, _ = sky
+    assert is_committed(stack, "local", prefix)
+    with pytest.raises(RunError, match="already committed"):
+        _run(stack, prefix, "local", "local[2]")
+    again, _ = _run(stack, prefix, "local", "local[2]", overwrite=True)
+    key = ["radio_source_name", "optical_id"]
+    first = local_run[0].sort_values(key).reset_index(drop=True)
+    again = again.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(first[key + ["sep_arcsec", "rank", "p_chance"]],
+                                  again[key + ["sep_arcsec", "rank", "p_chance"]])
+
+
+def test_uncommitted_run_is_invisible(stack, sky):
+    from radiostars.engine.run import committed_runs, is_committed
+    from radiostars.lake import lake_client
+
+    prefix, _, _ = sky
+    # what a killed job leaves: outputs without a marker
+    body = b"partial"
+    lake_client(stack).put_object(stack.lake_bucket, f"{prefix}crossmatch/killed/pairs/part-0.parquet",
+                                  io.BytesIO(body), len(body))
+    assert not is_committed(stack, "killed", prefix)
+    assert "killed" not in committed_runs(stack, prefix)
+
+
+def test_standalone_cluster_gives_identical_pairs(stack, sky, local_run):
+    from radiostars.stack import services
+
+    if services.program_states(stack).get("spark-worker") != "RUNNING":
+        pytest.fail("the Spark standalone master/worker is not running — `make up` starts it", pytrace=False)
+    prefix, _, _ = sky
+    cluster_pairs, metrics = _run(stack, prefix, "cluster", stack.spark_standalone_url)
+    assert metrics["master"].startswith("spark://")
+    key = ["radio_source_name", "optical_id"]
+    cols = key + ["sep_arcsec", "sep_sigma", "rank", "n_candidates", "p_chance"]
+    a = local_run[0][cols].sort_values(key).reset_index(drop=True)
+    b = cluster_pairs[cols].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
