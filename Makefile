@@ -49,6 +49,9 @@ bench-seed: setup  ## rows/s and peak RSS of seeding MariaDB
 generate-scale: setup  ## Gaia-like / SMGPS-like catalogues of a given size straight into the lake
 	@$(RS) generate-scale $${SCALE_ARGS:---optical-rows 10000000 --radio-rows 100000}
 
+bench-ingest: setup  ## 1e6 Gaia rows MySQL -> MinIO: rows/s, peak RSS, incremental cost
+	@$(PY) scripts/bench_ingest.py
+
 lock:  ## re-resolve requirements/*.in into the committed lock files
 	@.local/tools/bin/uv pip compile -q --python-version 3.11 requirements/airflow.in -o requirements/airflow.lock
 	@.local/tools/bin/uv pip compile -q --python-version 3.11 requirements/dbt.in -o requirements/dbt.lock

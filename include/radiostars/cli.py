@@ -38,6 +38,7 @@ def _stack(args: argparse.Namespace) -> int:
 # subcommands whose parser lives with their package: radiostars.<package>.cli.main(argv)
 DELEGATED = {
     "seed": ("sample", "load the deterministic sample catalogues into MySQL (--seed, --dirty, --update F)"),
+    "ingest": ("ingest", "MySQL -> lake ingestion outside Airflow (same code as the DAG)"),
     "generate-scale": ("sample", "write Gaia-like / SMGPS-like catalogues of a given size to the lake"),
 }
 

@@ -1,0 +1,113 @@
+"""Readers of the raw lake: committed manifests, effective manifests, the current snapshot.
+
+Readers never list Parquet files: they read ``_manifest.json`` objects, and only the files those
+list. See docs/lake.md for the contract; the Spark job and the warehouse loader reuse these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from radiostars.ingest.errors import LakeIntegrityError
+from radiostars.ingest.lake_io import Lake
+from radiostars.ingest.spec import check_prefix, table_prefix
+
+
+def list_manifests(lake: Lake, table: str, lake_prefix: str = "") -> list[dict]:
+    """Every committed manifest of ``table`` (any date, any run), each with its own ``key`` added."""
+    out = []
+    for key, _ in lake.list(table_prefix(table, lake_prefix)):
+        if key.endswith("/_manifest.json"):
+            m = lake.get_json(key)
+            if m is not None:
+                out.append({**m, "key": key})
+    return out
+
+
+def _newest(manifests: list[dict]) -> dict:
+    return max(manifests, key=lambda m: (m.get("committed_at") or "", m.get("run_id") or ""))
+
+
+def select_effective(manifests: list[dict]) -> list[dict]:
+    """Per ``ingest_date`` the newest committed manifest, in date order, starting at the latest full
+    refresh (a full refresh re-extracts the whole table, so earlier dates are superseded)."""
+    by_date: dict[str, list[dict]] = {}
+    for m in manifests:
+        by_date.setdefault(m["ingest_date"], []).append(m)
+    chosen = [_newest(by_date[d]) for d in sorted(by_date)]
+    starts = [i for i, m in enumerate(chosen) if m.get("full_refresh")]
+    return chosen[starts[-1]:] if starts else chosen
+
+
+def effective_manifests(settings, table: str, lake_prefix: str = "", lake: Lake | None = None) -> list[dict]:
+    """The manifests a reader of ``table`` must use (see :func:`select_effective`)."""
+    lake = lake or Lake(settings)
+    return select_effective(list_manifests(lake, table, check_prefix(lake_prefix)))
+
+
+def snapshot_uris(settings, table: str, lake_prefix: str = "", scheme: str = "s3a") -> list[str]:
+    """URIs of every Parquet file of the effective manifests (for ``spark.read.parquet(*uris)``);
+    apply :func:`dedupe_snapshot`'s rule on top (latest per row_id, drop deleted, one row per id)."""
+    return [settings.lake_uri(f["key"], scheme=scheme)
+            for m in effective_manifests(settings, table, lake_prefix) for f in m["files"]]
+
+
+def dedupe_snapshot(data: pa.Table, id_col: str) -> pa.Table:
+    """Current state from stacked versions: the latest version of each ``row_id`` (by
+    ``updated_at``), without soft-deleted rows, and one row per catalogue id (smallest row_id wins,
+    the rule validation applies within a batch). Sorted by row_id."""
+    if data.num_rows == 0:
+        return data
+    order = pc.sort_indices(data, sort_keys=[("row_id", "ascending"), ("updated_at", "descending")])
+    data = data.take(order)
+    rid = data.column("row_id").to_numpy()
+    first = np.ones(len(rid), bool)
+    first[1:] = rid[1:] != rid[:-1]
+    data = data.filter(pa.array(first))
+    data = data.filter(pc.invert(pc.fill_null(data.column("deleted"), False)))
+    order = pc.sort_indices(data, sort_keys=[(id_col, "ascending"), ("row_id", "ascending")])
+    by_id = data.take(order)
+    ids = by_id.column(id_col).combine_chunks()
+    keep = np.ones(by_id.num_rows, bool)
+    if by_id.num_rows > 1:
+        keep[1:] = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(zero_copy_only=False)
+    out = by_id.filter(pa.array(keep))
+    return out.take(pc.sort_indices(out, sort_keys=[("row_id", "ascending")]))
+
+
+def read_files(lake: Lake, files: list[dict], columns: list[str] | None = None,
+               verify: bool = True) -> list[pa.Table]:
+    tables = []
+    for f in files:
+        body = lake.get_bytes(f["key"])
+        if body is None:
+            raise LakeIntegrityError(f"s3://{lake.bucket}/{f['key']} is listed in a manifest but missing")
+        if verify and f.get("sha256") and hashlib.sha256(body).hexdigest() != f["sha256"]:
+            raise LakeIntegrityError(f"s3://{lake.bucket}/{f['key']}: sha256 differs from its manifest")
+        import pyarrow.parquet as pq
+
+        tables.append(pq.read_table(pa.BufferReader(body), columns=columns))
+    return tables
+
+
+def read_snapshot(settings, table: str, lake_prefix: str = "", columns: list[str] | None = None,
+                  verify: bool = True, lake: Lake | None = None) -> pa.Table:
+    """The current snapshot of ``table`` as an Arrow table (in memory: meant for the small radio
+    and known-object tables and for tests; Spark reads :func:`snapshot_uris`)."""
+    from radiostars.ingest.schema import expected_schema, id_column
+
+    lake = lake or Lake(settings)
+    idc = id_column(table)
+    need = None if columns is None else list(dict.fromkeys([*columns, "row_id", "updated_at", "deleted", idc]))
+    files = [f for m in effective_manifests(settings, table, lake_prefix, lake) for f in m["files"]]
+    parts = read_files(lake, files, need, verify)
+    schema = pa.schema([f.with_nullable(True) for f in expected_schema(table)])
+    if need is not None:
+        schema = pa.schema([schema.field(c) for c in need])
+    data = pa.concat_tables([p.cast(schema) for p in parts]) if parts else schema.empty_table()
+    out = dedupe_snapshot(data, idc)
+    return out.select(columns) if columns is not None else out
