@@ -52,6 +52,12 @@ generate-scale: setup  ## Gaia-like / SMGPS-like catalogues of a given size stra
 bench-ingest: setup  ## 1e6 Gaia rows MySQL -> MinIO: rows/s, peak RSS, incremental cost
 	@$(PY) scripts/bench_ingest.py
 
+docs: setup  ## dbt docs of the warehouse (dbt_project/target/publish/index.html)
+	@$(PY) -m radiostars.warehouse docs
+
+bench-warehouse: setup  ## load a 1e6-pair run + 1000 q3c cone searches (scratch bucket/db)
+	@$(PY) scripts/bench_warehouse.py
+
 lock:  ## re-resolve requirements/*.in into the committed lock files
 	@.local/tools/bin/uv pip compile -q --python-version 3.11 requirements/airflow.in -o requirements/airflow.lock
 	@.local/tools/bin/uv pip compile -q --python-version 3.11 requirements/dbt.in -o requirements/dbt.lock

@@ -39,6 +39,8 @@ def _stack(args: argparse.Namespace) -> int:
 DELEGATED = {
     "seed": ("sample", "load the deterministic sample catalogues into MySQL (--seed, --dirty, --update F)"),
     "ingest": ("ingest", "MySQL -> lake ingestion outside Airflow (same code as the DAG)"),
+    "warehouse": ("warehouse", "load a committed cross-match run / publish the marts / dbt docs"),
+    "demo": ("demo", "seed and run the whole pipeline through Airflow, then print a summary"),
     "generate-scale": ("sample", "write Gaia-like / SMGPS-like catalogues of a given size to the lake"),
 }
 
@@ -71,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in DELEGATED:  # their own parser handles --help and errors
         import importlib
 
-        return importlib.import_module(f"radiostars.{DELEGATED[argv[0]][0]}.cli").main(argv)
+        package = DELEGATED[argv[0]][0]
+        if package == "warehouse":  # its parser takes the verb first: load / publish / docs
+            return importlib.import_module("radiostars.warehouse.__main__").main(argv[1:])
+        module = "radiostars.demo" if package == "demo" else f"radiostars.{package}.cli"
+        return importlib.import_module(module).main(argv)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -24,6 +24,7 @@ def spark_conf(settings: Settings, master: str | None = None) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "8",
         "spark.ui.showConsoleProgress": "false",
+        "spark.log.level": "WARN",
         "spark.sql.parquet.compression.codec": "zstd",
         # executors run the same interpreter (and so the same numpy/pandas/radiostars) as the driver;
         # on a cluster the workers carry the same image/venv path (docker/radiostars/Dockerfile)
@@ -35,12 +36,17 @@ def spark_conf(settings: Settings, master: str | None = None) -> dict[str, str]:
 
 
 def spark_session(app_name: str, master: str | None = None, settings: Settings | None = None,
-                  extra_conf: dict[str, str] | None = None):
+                  extra_conf: dict[str, str] | None = None, inherit_master: bool = False):
+    """inherit_master: keep the master spark-submit was given (the Airflow connection) unless
+    `master` is passed explicitly."""
     from pyspark.sql import SparkSession
 
     s = settings or get_settings()
     use_this_python_for_pyspark_workers()
+    conf = {**spark_conf(s, master), **(extra_conf or {})}
+    if inherit_master and master is None:
+        conf.pop("spark.master")
     builder = SparkSession.builder.appName(app_name)
-    for key, value in {**spark_conf(s, master), **(extra_conf or {})}.items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

@@ -1,0 +1,38 @@
+{{ config(
+    indexes=[{'columns': ['radio_source_name', 'candidate_rank']},
+             {'columns': ['optical_catalogue', 'optical_id']}],
+    post_hook=["{{ q3c_index('radio_ra_deg', 'radio_dec_deg') }}", "analyze {{ this }}"]
+) }}
+-- Every candidate pair of the selected run (the rows radio_star_candidates picks rank 1 from).
+select
+    p.run_id,
+    p.radio_source_name,
+    p.optical_catalogue,
+    p.optical_id,
+    o.optical_name,
+    p.candidate_rank,
+    p.candidate_rank = 1 as is_best,
+    p.n_candidates,
+    p.radio_ra_deg,
+    p.radio_dec_deg,
+    p.radio_epoch_yr,
+    p.optical_ra_radio_epoch_deg,
+    p.optical_dec_radio_epoch_deg,
+    p.sep_arcsec,
+    p.sigma_arcsec,
+    p.sep_sigma,
+    p.match_radius_arcsec,
+    p.local_density_per_deg2,
+    p.p_chance,
+    p.ln_bayes_factor,
+    p.prior,
+    p.p_any,
+    p.p_i,
+    p.p_single,
+    p.sigma_radio_arcsec,
+    p.sigma_opt_arcsec,
+    p.dt_yr,
+    p.pm_missing
+from {{ ref('int_run_pairs') }} p
+left join {{ ref('stg_optical_sources') }} o
+  on o.run_id = p.run_id and o.optical_catalogue = p.optical_catalogue and o.optical_id = p.optical_id

@@ -1,0 +1,88 @@
+{{ config(
+    indexes=[{'columns': ['radio_source_name'], 'unique': True}, {'columns': ['distance_pc']}],
+    post_hook=["{{ q3c_index('radio_ra_deg', 'radio_dec_deg') }}", "analyze {{ this }}"]
+) }}
+-- One row per radio source of the selected run with a stellar (Gaia / Hipparcos) counterpart: its
+-- best candidate, physics, flags and reliability class (docs/warehouse.md).
+with c as (
+    select * from {{ ref('int_candidates_physics') }}
+),
+near as (
+    select * from {{ ref('int_known_object_proximity') }}
+),
+run as (
+    select run_id, known_objects_source <> 'none' as has_known_objects
+    from {{ ref('stg_crossmatch_runs') }}
+),
+flagged as (
+    select
+        c.*,
+        case when run.has_known_objects then near.nearest_nonstellar_name is not null end
+                                                                     as near_known_nonstellar,
+        near.nearest_nonstellar_name,
+        near.nearest_nonstellar_type,
+        near.nearest_nonstellar_sep_arcsec,
+        c.pm_total_mas_yr > {{ var('high_pm_mas_yr') }}             as high_proper_motion,
+        c.n_candidates > 1                                           as multiple_candidates,
+        coalesce(c.is_synthetic, false)                              as synthetic_source
+    from c
+    left join near using (run_id, radio_source_name)
+    left join run using (run_id)
+)
+select
+    run_id,
+    radio_source_name,
+    optical_catalogue,
+    optical_id,
+    optical_name,
+    radio_ra_deg,
+    radio_dec_deg,
+    radio_ra_err_arcsec,
+    radio_dec_err_arcsec,
+    radio_epoch_yr,
+    optical_ra_radio_epoch_deg,
+    optical_dec_radio_epoch_deg,
+    sep_arcsec,
+    sigma_arcsec,
+    sep_sigma,
+    match_radius_arcsec,
+    n_candidates,
+    local_density_per_deg2,
+    p_chance,
+    ln_bayes_factor,
+    p_any,
+    p_i,
+    int_flux_mjy,
+    int_flux_err_mjy,
+    peak_flux_mjy_beam,
+    parallax_mas,
+    parallax_error_mas,
+    parallax_over_error,
+    distance_pc,
+    l_nu_erg_s_hz,
+    pmra_mas_yr,
+    pmdec_mas_yr,
+    pm_total_mas_yr,
+    phot_g_mean_mag,
+    bp_rp,
+    hp_mag,
+    near_known_nonstellar,
+    nearest_nonstellar_name,
+    nearest_nonstellar_type,
+    nearest_nonstellar_sep_arcsec,
+    high_proper_motion,
+    multiple_candidates,
+    synthetic_source,
+    case
+        when p_chance < {{ var('class_a_p_chance') }}
+         and n_candidates = 1
+         and near_known_nonstellar is false
+         and (p_any is null or p_any >= {{ var('class_a_p_any') }})
+            then 'A'
+        when p_chance < {{ var('class_b_p_chance') }}
+         and near_known_nonstellar is distinct from true
+         and (p_any is null or p_any >= {{ var('class_b_p_any') }})
+            then 'B'
+        else 'C'
+    end as reliability_class
+from flagged

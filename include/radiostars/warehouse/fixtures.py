@@ -1,0 +1,487 @@
+"""Synthetic committed cross-match runs written to MinIO exactly as docs/lake.md describes, so the
+warehouse can be tested without the Spark job; and scratch buckets / databases for the tests.
+
+A run holds ``n_radio`` radio sources (a few near the RA = 0/360 seam); about half have 1–3 optical
+candidates (rank 1 is the closest in σ); 20 % of the optical stars have a parallax known to better
+than 20 %; 5 % move faster than 150 mas/yr; known objects are placed on purpose near some sources
+(non-stellar within 3–8″, stars at 4″, AGN at 14″). Two sources are fixed for hand checks:
+
+* ``SYN-0000000``: 1.000 mJy, one Gaia candidate with parallax 100 mas ± 0.1 (d = 10 pc), so
+  L_ν = 4π (10 pc)² · 1 mJy = 1.1964951828635066e14 erg s⁻¹ Hz⁻¹;
+* ``SYN-0000001``: one candidate with a 500 mas/yr proper motion.
+
+Everything is deterministic from ``seed``. ``truth`` (expected flags…) is computed by brute force
+from the generated tables, never assumed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from radiostars.config import Settings
+
+PC_CM = 3.0856775814913673e18
+MJY_CGS = 1e-26  # erg s^-1 cm^-2 Hz^-1 per mJy
+HAND_SOURCE = "SYN-0000000"
+HAND_L_NU = 4 * math.pi * (10 * PC_CM) ** 2 * 1.0 * MJY_CGS
+HIGH_PM_SOURCE = "SYN-0000001"
+NONSTELLAR_TYPES = ("AGN", "Pulsar", "PN", "HII")
+NEAR_KNOWN_ARCSEC = 10.0
+PARAMETERS = {"r_min_arcsec": 1.0, "r_max_arcsec": 10.0, "n_sigma": 5.0, "sigma_sys_arcsec": 0.5,
+              "healpix_order": 8, "optical_catalogues": ["gaia_dr3", "hipparcos2"]}
+_UPDATED = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+def sep_arcsec(ra1, dec1, ra2, dec2):
+    """Great-circle separation (Vincenty formula, stable at all distances) in arcsec; degrees in."""
+    ra1, dec1, ra2, dec2 = (np.radians(np.asarray(x, dtype=float)) for x in (ra1, dec1, ra2, dec2))
+    dra = ra2 - ra1
+    num = np.hypot(np.cos(dec2) * np.sin(dra),
+                   np.cos(dec1) * np.sin(dec2) - np.sin(dec1) * np.cos(dec2) * np.cos(dra))
+    den = np.sin(dec1) * np.sin(dec2) + np.cos(dec1) * np.cos(dec2) * np.cos(dra)
+    return np.degrees(np.arctan2(num, den)) * 3600.0
+
+
+def offset_position(ra, dec, sep_as, pa_rad):
+    """The point ``sep_as`` arcsec from (ra, dec) at position angle ``pa_rad`` (east of north)."""
+    ra, dec = np.radians(ra), np.radians(dec)
+    d = np.radians(np.asarray(sep_as) / 3600.0)
+    dec2 = np.arcsin(np.sin(dec) * np.cos(d) + np.cos(dec) * np.sin(d) * np.cos(pa_rad))
+    ra2 = ra + np.arctan2(np.sin(pa_rad) * np.sin(d) * np.cos(dec), np.cos(d) - np.sin(dec) * np.sin(dec2))
+    return np.degrees(ra2) % 360.0, np.degrees(dec2)
+
+
+def mjd_to_jyear(mjd):
+    return 2000.0 + (np.asarray(mjd) - 51544.5) / 365.25
+
+
+@dataclass
+class SyntheticRun:
+    run_id: str
+    tables: dict[str, pa.Table]
+    metrics: dict
+    truth: dict = field(default_factory=dict)
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    v = v.astype(np.int64)
+    out = np.zeros_like(v)
+    for bit in range(30):
+        out |= ((v >> bit) & 1) << (2 * bit)
+    return out
+
+
+def healpix_nest(ra_deg, dec_deg, order: int = 8) -> np.ndarray:
+    """HEALPix nested pixel index (Górski et al. 2005; the ang2pix_nest of the HEALPix C library)."""
+    nside = 1 << order
+    z = np.sin(np.radians(np.asarray(dec_deg, dtype=float)))
+    tt = (np.radians(np.asarray(ra_deg, dtype=float)) % (2 * np.pi)) / (np.pi / 2)
+    za = np.abs(z)
+    # equatorial belt
+    t1, t2 = nside * (0.5 + tt), nside * (z * 0.75)
+    jp, jm = (t1 - t2).astype(np.int64), (t1 + t2).astype(np.int64)
+    ifp, ifm = jp >> order, jm >> order
+    face_eq = np.where(ifp == ifm, np.where(ifp == 4, 4, ifp + 4), np.where(ifp < ifm, ifp, ifm + 8))
+    ix_eq, iy_eq = jm & (nside - 1), nside - (jp & (nside - 1)) - 1
+    # polar caps
+    ntt = np.minimum(tt.astype(np.int64), 3)
+    tp = tt - ntt
+    tmp = nside * np.sqrt(3 * (1 - za))
+    jp2 = np.minimum((tp * tmp).astype(np.int64), nside - 1)
+    jm2 = np.minimum(((1.0 - tp) * tmp).astype(np.int64), nside - 1)
+    north = z >= 0
+    face_po = np.where(north, ntt, ntt + 8)
+    ix_po = np.where(north, nside - jm2 - 1, jp2)
+    iy_po = np.where(north, nside - jp2 - 1, jm2)
+    eq = za <= 2.0 / 3.0
+    face, ix, iy = (np.where(eq, a, b) for a, b in ((face_eq, face_po), (ix_eq, ix_po), (iy_eq, iy_po)))
+    return face * nside * nside + _spread_bits(ix) + (_spread_bits(iy) << 1)
+
+
+def _chunk(rng: np.random.Generator, start: int, n: int, *, with_bayes: bool, center=(266.4, -28.9),
+           half_width_deg=0.25, fixed: bool) -> dict[str, pa.Table]:
+    p = PARAMETERS
+    ra = center[0] + rng.uniform(-half_width_deg, half_width_deg, n) / math.cos(math.radians(center[1]))
+    dec = center[1] + rng.uniform(-half_width_deg, half_width_deg, n)
+    seam = rng.random(n) < 0.03  # a few sources straddle RA = 0/360
+    ra[seam] = (359.995 + rng.uniform(0, 0.01, seam.sum())) % 360.0
+    ra %= 360.0
+    names = np.array([f"SYN-{start + i:07d}" for i in range(n)], dtype=object)
+    ra_err = rng.uniform(0.3, 1.2, n)
+    dec_err = rng.uniform(0.3, 1.2, n)
+    int_flux = 10 ** rng.uniform(-1, 1.7, n)
+    mjd = rng.uniform(58300, 59000, n)
+    ncand = np.where(rng.random(n) < 0.5, rng.choice([1, 2, 3], n, p=[0.6, 0.3, 0.1]), 0)
+    if fixed:
+        ncand[0] = ncand[1] = 1
+        int_flux[0] = 1.0
+        ncand[2:15] = np.maximum(ncand[2:15], 1)
+    radio = pa.table({
+        "row_id": np.arange(start + 1, start + n + 1, dtype=np.int64),
+        "source_name": pa.array(names, pa.string()),
+        "ra_deg": ra, "dec_deg": dec, "ra_err_arcsec": ra_err, "dec_err_arcsec": dec_err,
+        "peak_flux_mjy": int_flux * rng.uniform(0.7, 1.0, n), "int_flux_mjy": int_flux,
+        "int_flux_err_mjy": 0.05 * int_flux + 0.02, "rms_mjy": np.full(n, 0.02), "obs_epoch_mjd": mjd,
+        "field": pa.array(["FIELD-A"] * n), "deleted": pa.array(np.zeros(n, bool)),
+        "updated_at": pa.array([_UPDATED] * n, pa.timestamp("us", tz="UTC")),
+        "healpix": healpix_nest(ra, dec),
+    })
+
+    # ---- pairs: one optical star per pair
+    ri = np.repeat(np.arange(n), ncand)
+    m = len(ri)
+    first = np.r_[True, ri[1:] != ri[:-1]] if m else np.zeros(0, bool)
+    sig_r = np.sqrt((ra_err[ri] ** 2 + dec_err[ri] ** 2) / 2)
+    sig_o = rng.uniform(0.01, 0.3, m)
+    sigma = np.sqrt(sig_r ** 2 + sig_o ** 2 + p["sigma_sys_arcsec"] ** 2)
+    radius = np.minimum(np.maximum(p["r_min_arcsec"], p["n_sigma"] * sigma), p["r_max_arcsec"])
+    sep_true = np.minimum(rng.rayleigh(sigma), 0.95 * radius)
+    sep_other = radius * np.sqrt(rng.uniform(0.05, 0.9, m))
+    sep0 = np.where(first, sep_true, sep_other)
+    opt_ra, opt_dec = offset_position(ra[ri], dec[ri], sep0, rng.uniform(0, 2 * np.pi, m))
+    sep = sep_arcsec(ra[ri], dec[ri], opt_ra, opt_dec)
+    sep_sigma = sep / sigma
+    order = np.lexsort((sep_sigma, ri))  # by radio source, then sep_sigma
+    rank = np.empty(m, np.int32)
+    starts = np.r_[0, np.cumsum(ncand[ncand > 0])[:-1]]
+    pos = np.arange(m) - np.repeat(starts, ncand[ncand > 0])
+    rank[order] = (pos + 1).astype(np.int32)
+    rho = (10 ** rng.uniform(4, 5.5, n) / 12_960_000.0)[ri]  # per arcsec^2
+    p_chance = 1 - np.exp(-np.pi * sep ** 2 * rho)
+    cols = {}
+    if with_bayes:
+        ln_b = -sep ** 2 / (2 * sigma ** 2) - np.log(2 * np.pi * sigma ** 2 * rho)
+        prior = np.full(m, 0.3)
+        b = np.exp(ln_b)
+        sum_b = np.repeat(np.add.reduceat(b, starts) if m else b, ncand[ncand > 0])
+        p_any = prior * sum_b / (prior * sum_b + 1 - prior)
+        cols = {"ln_bayes_factor": ln_b, "prior": prior, "p_any": p_any, "p_i": p_any * b / sum_b}
+    else:
+        cols = {k: pa.nulls(m, pa.float64()) for k in ("ln_bayes_factor", "prior", "p_any", "p_i")}
+    epoch = mjd_to_jyear(mjd[ri])
+
+    # ---- optical stars
+    hip = rng.random(m) < 0.03
+    synthetic = ~hip & (rng.random(m) < 0.7)
+    idx = start * 3 + np.arange(m)
+    opt_id = np.where(hip, 1 + idx % 118_000, np.where(synthetic, 7_000_000_000_000_000_000 + idx,
+                                                       4_100_000_000_000_000_000 + idx * 7)).astype(np.int64)
+    near = rng.random(m) < 0.2
+    plx = np.where(near, rng.uniform(5, 120, m), rng.normal(0.3, 0.3, m))
+    plx_err = np.where(near, rng.uniform(0.02, 0.5, m), rng.uniform(0.2, 0.5, m))
+    fast = rng.random(m) < 0.05
+    pm_mag = np.where(fast, rng.uniform(150, 1500, m), np.abs(rng.normal(0, 5, m)))
+    pm_pa = rng.uniform(0, 2 * np.pi, m)
+    pmra, pmdec = pm_mag * np.sin(pm_pa), pm_mag * np.cos(pm_pa)
+    if fixed and m:
+        j0, j1 = np.flatnonzero(ri == 0)[0], np.flatnonzero(ri == 1)[0]
+        hip[j0] = synthetic[j0] = False
+        opt_id[j0] = 4_100_000_000_000_000_001
+        plx[j0], plx_err[j0], pmra[j0], pmdec[j0] = 100.0, 0.1, 3.0, 4.0
+        pmra[j1], pmdec[j1] = 300.0, -400.0  # 500 mas/yr
+        plx[j1], plx_err[j1] = 2.0, 1.0
+    ref = np.where(hip, 1991.25, 2016.0)
+    dt = epoch - ref
+    ref_dec = opt_dec - pmdec * dt / 3.6e6
+    ref_ra = (opt_ra - pmra * dt / 3.6e6 / np.cos(np.radians(opt_dec))) % 360.0
+    cat = np.where(hip, "hipparcos2", "gaia_dr3")
+    mag = rng.uniform(8, 20.5, m)
+    colour = rng.uniform(0.3, 3.0, m)
+    optical = pa.table({
+        "optical_catalogue": pa.array(cat, pa.string()), "optical_id": opt_id,
+        "ra_deg": ref_ra, "dec_deg": ref_dec, "ref_epoch_yr": ref,
+        "ra_error_mas": sig_o * 1000 / 2, "dec_error_mas": sig_o * 1000 / 2,
+        "parallax_mas": plx, "parallax_error_mas": plx_err, "pmra_mas_yr": pmra, "pmdec_mas_yr": pmdec,
+        "pmra_error_mas_yr": np.full(m, 0.05), "pmdec_error_mas_yr": np.full(m, 0.05),
+        "phot_g_mean_mag": pa.array(np.where(hip, np.nan, mag), from_pandas=True),
+        "bp_rp": pa.array(np.where(hip, np.nan, colour), from_pandas=True),
+        "hp_mag": pa.array(np.where(hip, mag - 9, np.nan), from_pandas=True),
+        "b_v": pa.array(np.where(hip, colour / 2, np.nan), from_pandas=True),
+        "is_synthetic": pa.array(synthetic),
+        "healpix": healpix_nest(ref_ra, ref_dec),
+    })
+    pairs = pa.table({
+        "run_id": pa.array([""] * m, pa.string()),  # filled by the writer
+        "radio_source_name": pa.array(names[ri], pa.string()),
+        "optical_catalogue": pa.array(cat, pa.string()), "optical_id": opt_id,
+        "radio_ra_deg": ra[ri], "radio_dec_deg": dec[ri], "radio_epoch_yr": epoch,
+        "optical_ra_deg": opt_ra, "optical_dec_deg": opt_dec, "sep_arcsec": sep, "sigma_arcsec": sigma,
+        "sep_sigma": sep_sigma, "match_radius_arcsec": radius, "rank": rank,
+        "n_candidates": ncand[ri].astype(np.int32), "local_density_per_arcsec2": rho, "p_chance": p_chance,
+        **cols,
+    })
+    return {"radio": radio, "optical": optical, "pairs": pairs}
+
+
+def _known_objects(rng, radio: pa.Table, pairs: pa.Table) -> pa.Table:
+    ra, dec = radio["ra_deg"].to_numpy(), radio["dec_deg"].to_numpy()
+    rows = []
+    def add(i, sep, typ):
+        r, d = offset_position(ra[i], dec[i], sep, rng.uniform(0, 2 * np.pi))
+        rows.append((float(r), float(d), typ))
+    for k, i in enumerate(range(2, 10)):
+        add(i, rng.uniform(3, 8), NONSTELLAR_TYPES[k % 4])
+    for i in range(10, 13):
+        add(i, 4.0, "Star")
+    for i in range(13, 15):
+        add(i, 14.0, "AGN")
+    lo, hi = np.percentile(ra[ra > 180], [1, 99]) if (ra > 180).any() else (0, 1)
+    for _ in range(20):
+        rows.append((float(rng.uniform(lo, hi)), float(rng.uniform(dec.min(), dec.max())),
+                     str(rng.choice(NONSTELLAR_TYPES + ("Star",)))))
+    n = len(rows)
+    return pa.table({
+        "row_id": np.arange(1, n + 1, dtype=np.int64),
+        "name": pa.array([f"KO-{i:05d}" for i in range(n)]),
+        "ra_deg": [r[0] for r in rows], "dec_deg": [r[1] for r in rows],
+        "object_type": pa.array([r[2] for r in rows]),
+        "deleted": pa.array(np.zeros(n, bool)),
+        "updated_at": pa.array([_UPDATED] * n, pa.timestamp("us", tz="UTC")),
+    })
+
+
+def _control(rng, n_radio: int) -> pa.Table:
+    offsets = [("ra+60", 60.0, 0.0), ("ra-60", -60.0, 0.0), ("dec+60", 0.0, 60.0), ("dec-60", 0.0, -60.0)]
+    n_matches = rng.binomial(n_radio, 0.02, len(offsets))
+    return pa.table({"offset_name": [o[0] for o in offsets], "offset_ra_arcsec": [o[1] for o in offsets],
+                     "offset_dec_arcsec": [o[2] for o in offsets],
+                     "n_radio": np.full(len(offsets), n_radio, np.int64), "n_matches": n_matches.astype(np.int64),
+                     "far_per_source": n_matches / max(n_radio, 1)})
+
+
+def _metrics(run_id: str, n_radio: int, pairs_rows: int, best_p_chance_sum: float, n_best: int,
+             n_optical: int, control: pa.Table, seed: int) -> dict:
+    far_control = float(np.mean(control["far_per_source"].to_numpy()))
+    return {"run_id": run_id, "parameters": {**PARAMETERS, "seed": seed},
+            "counts": {"n_radio": n_radio, "n_optical": n_optical, "n_pairs": pairs_rows, "n_best": n_best},
+            "partition_sizes": {"radio": {"min": 1, "max": n_radio}},
+            "far_analytic": best_p_chance_sum / max(n_radio, 1), "far_control": far_control,
+            "timings": {"total_s": 0.0}}
+
+
+def truth_of(tables: dict[str, pa.Table]) -> dict:
+    """Expected mart facts, computed by brute force from the tables."""
+    pairs = tables["pairs"].to_pandas()
+    best = pairs[pairs["rank"] == 1]
+    flagged = set()
+    if "known_objects" in tables and len(best):
+        ko = tables["known_objects"].to_pandas()
+        ko = ko[ko["object_type"].isin(NONSTELLAR_TYPES)]
+        for _, row in best.iterrows():
+            s = sep_arcsec(row.radio_ra_deg, row.radio_dec_deg, ko["ra_deg"], ko["dec_deg"])
+            if (s <= NEAR_KNOWN_ARCSEC).any():
+                flagged.add(row.radio_source_name)
+    return {"n_candidates": len(best), "near_nonstellar": flagged, "n_pairs": len(pairs),
+            "hand_source": HAND_SOURCE, "hand_l_nu": HAND_L_NU, "high_pm_source": HIGH_PM_SOURCE}
+
+
+def generate_run(run_id: str | None = None, n_radio: int = 300, *, seed: int = 0,
+                 with_bayes: bool = True, known_objects: bool = True) -> SyntheticRun:
+    """A small synthetic run, in memory (tests mutate ``tables`` before writing to break it)."""
+    run_id = run_id or f"test-wh-{uuid.uuid4().hex[:12]}"
+    rng = np.random.default_rng(seed)
+    tables = _chunk(rng, 0, n_radio, with_bayes=with_bayes, fixed=True)
+    tables["pairs"] = tables["pairs"].set_column(0, "run_id", pa.array([run_id] * tables["pairs"].num_rows))
+    tables["best"] = tables["pairs"].filter(pa.compute.equal(tables["pairs"]["rank"], 1))
+    tables["control"] = _control(rng, n_radio)
+    if known_objects:
+        tables["known_objects"] = _known_objects(rng, tables["radio"], tables["pairs"])
+    best_sum = float(pa.compute.sum(tables["best"]["p_chance"]).as_py() or 0.0)
+    metrics = _metrics(run_id, n_radio, tables["pairs"].num_rows, best_sum, tables["best"].num_rows,
+                       tables["optical"].num_rows, tables["control"], seed)
+    return SyntheticRun(run_id, tables, metrics, truth_of(tables))
+
+
+def spark_shaped(run: SyntheticRun) -> SyntheticRun:
+    """The same run in the shape the Spark job (include/radiostars/engine/run.py) writes today: extra
+    pair columns, generic optical ``catalogue``/``mag``/``colour`` names, metrics ``params`` with
+    ``radius_arcsec``; write it with ``write_run(..., spark_layout=True)``."""
+    t = dict(run.tables)
+    pairs = t["pairs"]
+    m = pairs.num_rows
+    sig_r = np.sqrt(np.maximum(pairs["sigma_arcsec"].to_numpy() ** 2 - 0.25 - 0.01, 1e-6))
+    extra = {"rank_in_catalogue": pairs["rank"], "n_candidates_in_catalogue": pairs["n_candidates"],
+             "p_single": pairs["p_i"], "healpix": pa.array(np.zeros(m, np.int64)),
+             "sigma_radio_arcsec": pa.array(sig_r), "sigma_opt_arcsec": pa.array(np.full(m, 0.1)),
+             "dt_yr": pa.array(pairs["radio_epoch_yr"].to_numpy() - 2016.0),
+             "pm_missing": pa.array(np.zeros(m, bool)), "n_annulus": pa.array(np.full(m, 400, np.int64))}
+    for name, col in extra.items():
+        pairs = pairs.append_column(name, col)
+    t["pairs"] = pairs
+    t["best"] = pairs.filter(pa.compute.equal(pairs["rank"], 1))
+    opt = t["optical"]
+    gaia = pa.compute.equal(opt["optical_catalogue"], "gaia_dr3")
+    mag = pa.compute.if_else(gaia, opt["phot_g_mean_mag"], opt["hp_mag"])
+    colour = pa.compute.if_else(gaia, opt["bp_rp"], opt["b_v"])
+    opt = opt.drop_columns(["phot_g_mean_mag", "bp_rp", "hp_mag", "b_v", "healpix"])
+    opt = opt.rename_columns(["catalogue" if n == "optical_catalogue" else n for n in opt.column_names])
+    t["optical"] = opt.append_column("mag", mag).append_column("colour", colour)
+    radio = t["radio"]
+    t["radio"] = (radio.append_column("sigma_radio_arcsec", pa.array(np.sqrt(
+        (radio["ra_err_arcsec"].to_numpy() ** 2 + radio["dec_err_arcsec"].to_numpy() ** 2) / 2)))
+        .append_column("epoch_yr", pa.array(mjd_to_jyear(radio["obs_epoch_mjd"].to_numpy()))))
+    metrics = {k: v for k, v in run.metrics.items() if k != "parameters"}
+    params = {k: v for k, v in run.metrics["parameters"].items() if k != "r_max_arcsec"}
+    metrics["params"] = {**params, "radius_arcsec": run.metrics["parameters"]["r_max_arcsec"]}
+    return SyntheticRun(run.run_id, t, metrics, run.truth)
+
+
+# ---------------------------------------------------------------------------- writing
+def _put_parquet(client, bucket: str, key: str, table: pa.Table) -> None:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    size = buf.tell()
+    buf.seek(0)
+    client.put_object(bucket, key, buf, size, content_type="application/vnd.apache.parquet")
+
+
+def _put_json(client, bucket: str, key: str, obj: dict) -> None:
+    data = json.dumps(obj, indent=1, default=str).encode()
+    client.put_object(bucket, key, io.BytesIO(data), len(data), content_type="application/json")
+
+
+def write_run(client, bucket: str, run: SyntheticRun, *, commit: bool = True,
+              known_objects_in_run: bool = True, committed_at: datetime | None = None,
+              spark_layout: bool = False) -> list[str]:
+    """Write ``run`` under ``crossmatch/<run_id>/`` (Parquet parts, metrics.json, then ``_SUCCESS``).
+
+    ``spark_layout``: Spark-style part names and per-folder ``_SUCCESS`` files, and a marker that
+    lists folders (``"pairs/"``) rather than files — as the Spark job commits."""
+    prefix = f"crossmatch/{run.run_id}/"
+    written, listed = [], []
+    for part in ("pairs", "best", "control", "radio", "optical", "known_objects"):
+        if part not in run.tables or (part == "known_objects" and not known_objects_in_run):
+            continue
+        if spark_layout:
+            rel = f"{part}/part-00000-{uuid.uuid4()}-c000.zstd.parquet"
+            client.put_object(bucket, f"{prefix}{part}/_SUCCESS", io.BytesIO(b""), 0)
+            listed.append(f"{part}/")
+        else:
+            rel = f"{part}/part-00000.parquet"
+            listed.append(rel)
+        _put_parquet(client, bucket, prefix + rel, run.tables[part])
+        written.append(rel)
+    _put_json(client, bucket, prefix + "metrics.json", run.metrics)
+    written.append("metrics.json")
+    listed.append("metrics.json")
+    if commit:
+        committed_at = committed_at or datetime.now(timezone.utc)
+        stamp = committed_at.strftime("%Y-%m-%dT%H:%M:%SZ") if spark_layout else committed_at.isoformat()
+        _put_json(client, bucket, prefix + "_SUCCESS",
+                  {"run_id": run.run_id, "committed_at": stamp, "files": listed})
+    return [prefix + k for k in written]
+
+
+def write_known_objects_manifest(client, bucket: str, table: pa.Table, *, ingest_date: str, ingest_run_id: str,
+                                 committed_at: datetime) -> str:
+    """One committed ``raw/known_objects/`` ingestion (Parquet + ``_manifest.json``), per docs/lake.md."""
+    base = f"raw/known_objects/ingest_date={ingest_date}/run_id={ingest_run_id}/"
+    _put_parquet(client, bucket, base + "part-00000.parquet", table)
+    manifest = {"table": "known_objects", "run_id": ingest_run_id, "ingest_date": ingest_date,
+                "schema_version": 1, "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+                "files": [{"key": base + "part-00000.parquet", "rows": table.num_rows, "bytes": 0, "sha256": ""}],
+                "rows": table.num_rows, "quarantined": 0, "quarantine_files": [], "watermark": {},
+                "committed_at": committed_at.isoformat()}
+    _put_json(client, bucket, base + "_manifest.json", manifest)
+    return base
+
+
+def write_large_run(client, bucket: str, run_id: str, n_radio: int, *, chunk_radio: int = 200_000,
+                    seed: int = 0) -> dict:
+    """A benchmark-size run written chunk by chunk (memory bounded by ``chunk_radio``)."""
+    rng = np.random.default_rng(seed)
+    prefix = f"crossmatch/{run_id}/"
+    written, n_pairs, n_best, n_opt, best_sum, first = [], 0, 0, 0, 0.0, None
+    for i, start in enumerate(range(0, n_radio, chunk_radio)):
+        t = _chunk(rng, start, min(chunk_radio, n_radio - start), with_bayes=True, fixed=(i == 0),
+                   half_width_deg=2.0)
+        t["pairs"] = t["pairs"].set_column(0, "run_id", pa.array([run_id] * t["pairs"].num_rows))
+        t["best"] = t["pairs"].filter(pa.compute.equal(t["pairs"]["rank"], 1))
+        if first is None:
+            first = t
+        for part in ("pairs", "best", "radio", "optical"):
+            rel = f"{part}/part-{i:05d}.parquet"
+            _put_parquet(client, bucket, prefix + rel, t[part])
+            written.append(rel)
+        n_pairs += t["pairs"].num_rows
+        n_best += t["best"].num_rows
+        n_opt += t["optical"].num_rows
+        best_sum += float(pa.compute.sum(t["best"]["p_chance"]).as_py() or 0.0)
+    control = _control(rng, n_radio)
+    _put_parquet(client, bucket, prefix + "control/part-00000.parquet", control)
+    _put_parquet(client, bucket, prefix + "known_objects/part-00000.parquet",
+                 _known_objects(rng, first["radio"], first["pairs"]))
+    written += ["control/part-00000.parquet", "known_objects/part-00000.parquet", "metrics.json"]
+    _put_json(client, bucket, prefix + "metrics.json",
+              _metrics(run_id, n_radio, n_pairs, best_sum, n_best, n_opt, control, seed))
+    _put_json(client, bucket, prefix + "_SUCCESS", {"run_id": run_id, "committed_at":
+                                                    datetime.now(timezone.utc).isoformat(), "files": written})
+    return {"n_radio": n_radio, "n_pairs": n_pairs, "n_best": n_best, "n_optical": n_opt}
+
+
+def delete_prefix(client, bucket: str, prefix: str) -> int:
+    from minio.deleteobjects import DeleteObject
+
+    keys = [DeleteObject(o.object_name) for o in client.list_objects(bucket, prefix=prefix, recursive=True)]
+    if keys:
+        errors = list(client.remove_objects(bucket, keys))
+        if errors:
+            raise RuntimeError(f"could not delete {len(errors)} object(s) under {prefix}: {errors[0]}")
+    return len(keys)
+
+
+# ---------------------------------------------------------------------------- scratch resources
+def derive(settings: Settings, **overrides: str) -> Settings:
+    """A copy of ``settings`` with some keys replaced (e.g. a scratch database or bucket)."""
+    return Settings({**settings.values, **overrides})
+
+
+@contextmanager
+def scratch_bucket(settings: Settings, prefix: str = "rs-test") -> Iterator[Settings]:
+    """A fresh MinIO bucket (removed afterwards, with everything in it): tests never touch the lake."""
+    from radiostars.lake import lake_client
+
+    client = lake_client(settings)
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    client.make_bucket(name)
+    try:
+        yield derive(settings, LAKE_BUCKET=name)
+    finally:
+        delete_prefix(client, name, "")
+        client.remove_bucket(name)
+
+
+@contextmanager
+def scratch_database(settings: Settings, prefix: str = "warehouse_test") -> Iterator[Settings]:
+    """A fresh warehouse database with q3c (dropped afterwards): tests never touch ``warehouse``."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(settings.postgres_dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        derived = derive(settings, POSTGRES_WAREHOUSE_DB=name)
+        with psycopg.connect(derived.postgres_dsn(), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS q3c")
+        yield derived
+    finally:
+        with psycopg.connect(settings.postgres_dsn("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def sandbox(settings: Settings) -> Iterator[Settings]:
+    """Scratch bucket + scratch database together: settings pointing at both."""
+    with scratch_bucket(settings) as with_bucket, scratch_database(with_bucket) as both:
+        yield both

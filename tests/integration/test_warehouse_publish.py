@@ -1,0 +1,231 @@
+"""dbt build + atomic publication + analyst role + documented queries, on a scratch bucket and a
+scratch database (never the real `warehouse`). Three dbt builds: ~1–3 minutes on 2 cores.
+
+The tests run in file order: run A is published by the module fixture; a later test publishes run C
+(a real swap over existing marts); the last one tries run B, whose data breaks a dbt test, and
+checks that C is still what analysts see."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+import pytest
+
+from radiostars.lake import lake_client
+from radiostars.warehouse import PublishError, RunNotLoadedError
+from radiostars.warehouse.fixtures import (HAND_L_NU, HAND_SOURCE, HIGH_PM_SOURCE, generate_run, sandbox,
+                                           sep_arcsec, write_run)
+from radiostars.warehouse.load import load_run
+from radiostars.warehouse.publish import published_run, publish
+from radiostars.warehouse.queries import QUERIES, run_query
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def wh(stack):
+    with sandbox(stack) as settings:
+        yield settings
+
+
+@pytest.fixture(scope="module")
+def run_a(wh):
+    run = generate_run(seed=11)
+    write_run(lake_client(wh), wh.lake_bucket, run)
+    load_run(wh, run.run_id)
+    result = publish(wh, run.run_id)
+    return run, result
+
+
+def owner(wh):
+    return psycopg.connect(wh.postgres_dsn(), autocommit=True)
+
+
+def analyst(wh):
+    return psycopg.connect(wh.postgres_dsn(user=wh["ANALYST_USER"], password=wh["ANALYST_PASSWORD"]),
+                           autocommit=True)
+
+
+def candidates(wh) -> dict[str, dict]:
+    with owner(wh) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        return {r["radio_source_name"]: r for r in cur.execute("SELECT * FROM marts.radio_star_candidates")}
+
+
+def test_publish_builds_the_marts_for_the_run(wh, run_a):
+    run, result = run_a
+    assert result.run_id == run.run_id
+    assert published_run(wh) == run.run_id
+    rows = candidates(wh)
+    assert len(rows) == result.n_candidates == run.truth["n_candidates"]
+    assert {r["run_id"] for r in rows.values()} == {run.run_id}
+    with owner(wh) as conn:
+        n = {t: conn.execute(f"SELECT count(*) FROM marts.{t}").fetchone()[0]
+             for t in ("crossmatch_pairs", "dim_radio_sources", "dim_optical_sources", "crossmatch_runs")}
+    assert n == {"crossmatch_pairs": run.truth["n_pairs"], "dim_radio_sources": 300,
+                 "dim_optical_sources": run.tables["optical"].num_rows, "crossmatch_runs": 1}
+
+
+def test_l_nu_distance_and_flags_are_right(wh, run_a):
+    run, _ = run_a
+    rows = candidates(wh)
+    hand = rows[HAND_SOURCE]
+    assert hand["distance_pc"] == pytest.approx(10.0, rel=1e-14)
+    assert hand["l_nu_erg_s_hz"] == pytest.approx(HAND_L_NU, rel=1e-12)
+    assert hand["l_nu_erg_s_hz"] == pytest.approx(1.1964951828635066e14, rel=1e-12)  # by hand, see fixtures
+    assert rows[HIGH_PM_SOURCE]["high_proper_motion"] is True
+    assert rows[HIGH_PM_SOURCE]["pm_total_mas_yr"] == pytest.approx(500.0)
+    assert {k for k, r in rows.items() if r["near_known_nonstellar"]} == run.truth["near_nonstellar"]
+    for r in rows.values():
+        good = r["parallax_mas"] / r["parallax_error_mas"] > 5
+        assert (r["distance_pc"] is not None) == good
+        if good:
+            d_cm = 1000.0 / r["parallax_mas"] * 3.0856775814913673e18
+            assert r["l_nu_erg_s_hz"] == pytest.approx(4 * math.pi * d_cm ** 2 * r["int_flux_mjy"] * 1e-26,
+                                                       rel=1e-12)
+        assert r["multiple_candidates"] == (r["n_candidates"] > 1)
+        pm = math.hypot(r["pmra_mas_yr"], r["pmdec_mas_yr"])
+        assert r["high_proper_motion"] == (pm > 100)
+        assert r["synthetic_source"] == (r["optical_id"] >= 7_000_000_000_000_000_000)
+        p_any_ok_a = r["p_any"] is None or r["p_any"] >= 0.9
+        p_any_ok_b = r["p_any"] is None or r["p_any"] >= 0.5
+        if r["p_chance"] < 0.01 and r["n_candidates"] == 1 and r["near_known_nonstellar"] is False and p_any_ok_a:
+            expected = "A"
+        elif r["p_chance"] < 0.05 and r["near_known_nonstellar"] is not True and p_any_ok_b:
+            expected = "B"
+        else:
+            expected = "C"
+        assert r["reliability_class"] == expected, r["radio_source_name"]
+    assert {r["reliability_class"] for r in rows.values()} == {"A", "B", "C"}
+
+
+def test_q3c_indexes_exist_and_serve_cone_searches(wh, run_a):
+    with owner(wh) as conn:
+        idx = {(t, d) for t, d in conn.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'marts' AND indexdef LIKE '%q3c%'")}
+        tables = {t for t, _ in idx}
+        assert tables == {"radio_star_candidates", "crossmatch_pairs", "dim_radio_sources", "dim_optical_sources"}
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT * FROM marts.radio_star_candidates "
+            "WHERE q3c_radial_query(radio_ra_deg, radio_dec_deg, 266.4, -28.9, 0.01)"))
+    assert "radio_star_candidates_radio_ra_deg_q3c_idx" in plan
+
+
+def test_analyst_reads_marts_only(wh, run_a):
+    with analyst(wh) as conn:
+        assert conn.execute("SELECT count(*) FROM marts.radio_star_candidates").fetchone()[0] > 0
+        # read-only by default ...
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("DELETE FROM marts.radio_star_candidates")
+        # ... and without privileges even when the session turns read-only off
+        conn.execute("SET default_transaction_read_only = off")
+        for stmt in ("INSERT INTO marts.crossmatch_runs (run_id) VALUES ('x')",
+                     "UPDATE marts.radio_star_candidates SET reliability_class = 'A'",
+                     "DELETE FROM marts.dim_radio_sources",
+                     "TRUNCATE marts.crossmatch_pairs",
+                     "DROP TABLE marts.crossmatch_pairs",
+                     "CREATE TABLE marts.mine (x int)",
+                     "CREATE TABLE public.mine (x int)",
+                     "CREATE SCHEMA mine",
+                     "SELECT count(*) FROM raw.load_log",
+                     "SELECT count(*) FROM raw.crossmatch_pairs",
+                     "SELECT count(*) FROM staging.stg_crossmatch_pairs"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(stmt)
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_documented_query_runs_as_analyst(wh, run_a, name):
+    run, _ = run_a
+    with analyst(wh) as conn:
+        rows = run_query(conn, name)
+    pairs = run.tables["pairs"].to_pandas()
+    best = pairs[pairs["rank"] == 1]
+    if name == "cone_search":
+        q = QUERIES[name].example
+        d = sep_arcsec(q["ra_deg"], q["dec_deg"], best["radio_ra_deg"], best["radio_dec_deg"])
+        expected = set(best.loc[d <= q["radius_arcsec"], "radio_source_name"])
+        assert expected and {r["radio_source_name"] for r in rows} == expected
+        assert [r["dist_arcsec"] for r in rows] == sorted(r["dist_arcsec"] for r in rows)
+    elif name == "top_l_nu":
+        values = [r["l_nu_erg_s_hz"] for r in rows]
+        assert rows and values == sorted(values, reverse=True) and len(rows) <= 20
+        assert {r["reliability_class"] for r in rows} <= {"A", "B"}
+    elif name == "near_known_nonstellar":
+        assert {r["radio_source_name"] for r in rows} == run.truth["near_nonstellar"]
+        assert all(r["nearest_nonstellar_sep_arcsec"] <= 10 for r in rows)
+    elif name == "far_per_run":
+        assert len(rows) == 1 and rows[0]["run_id"] == run.run_id and rows[0]["is_selected"]
+        assert rows[0]["far_analytic"] == pytest.approx(run.metrics["far_analytic"])
+        control = run.tables["control"].to_pandas()
+        assert rows[0]["far_control_pooled"] == pytest.approx(control.n_matches.sum() / control.n_radio.sum())
+    elif name == "within_distance":
+        assert HAND_SOURCE in {r["radio_source_name"] for r in rows}
+        assert all(r["distance_pc"] <= 50 for r in rows)
+    elif name == "class_summary":
+        assert sum(r["n"] for r in rows) == run.truth["n_candidates"]
+
+
+def test_unloaded_run_is_not_published(wh, run_a):
+    with pytest.raises(RunNotLoadedError, match="has no successful load"):
+        publish(wh, "never-loaded-run")
+
+
+def test_republish_swaps_in_a_new_run_and_regrants(wh, run_a):
+    run_c = generate_run(seed=12, n_radio=200, with_bayes=False)
+    write_run(lake_client(wh), wh.lake_bucket, run_c)
+    load_run(wh, run_c.run_id)
+    result = publish(wh)  # default: the latest loaded run
+    assert result.run_id == run_c.run_id
+    assert published_run(wh) == run_c.run_id
+    with analyst(wh) as conn:
+        rows = conn.execute("SELECT run_id, p_any FROM marts.radio_star_candidates").fetchall()
+        runs = dict(conn.execute("SELECT run_id, is_selected FROM marts.crossmatch_runs").fetchall())
+    assert {r[0] for r in rows} == {run_c.run_id} and len(rows) == run_c.truth["n_candidates"]
+    assert {r[1] for r in rows} == {None}  # p_any null when the job gives no Bayesian columns
+    assert runs == {run_a[0].run_id: False, run_c.run_id: True}
+    with owner(wh) as conn:
+        schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace")}
+    assert "marts_previous" not in schemas and "marts_build" not in schemas
+
+
+def test_a_failing_dbt_test_leaves_the_live_marts_untouched(wh, run_a):
+    live = published_run(wh)
+    with owner(wh) as conn:
+        before = conn.execute("SELECT count(*), sum(sep_arcsec) FROM marts.radio_star_candidates").fetchone()
+    run_b = generate_run(seed=13)
+    pairs = run_b.tables["pairs"]
+    sep = pairs["sep_arcsec"].to_numpy().copy()
+    sep[0] = pairs["match_radius_arcsec"][0].as_py() * 1.5  # a pair beyond its own match radius
+    run_b.tables["pairs"] = pairs.set_column(pairs.schema.get_field_index("sep_arcsec"), "sep_arcsec",
+                                             pa.array(sep))
+    write_run(lake_client(wh), wh.lake_bucket, run_b)
+    load_run(wh, run_b.run_id)  # the loader checks shapes, not physics: dbt tests do
+    with pytest.raises(PublishError, match=r"at_most_column.*sep_arcsec.*live marts left untouched") as err:
+        publish(wh, run_b.run_id)
+    assert any("at_most_column_stg_crossmatch_pairs_sep_arcsec" in f for f in err.value.failures)
+    assert published_run(wh) == live
+    with owner(wh) as conn:
+        assert conn.execute("SELECT count(*), sum(sep_arcsec) FROM marts.radio_star_candidates").fetchone() == before
+        status = conn.execute("SELECT status FROM raw.publish_log WHERE run_id = %s", (run_b.run_id,)).fetchone()
+    assert status == ("failed",)
+    with analyst(wh) as conn:  # still readable, and the failed build is not
+        assert conn.execute("SELECT count(*) FROM marts.radio_star_candidates").fetchone()[0] == before[0]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM marts_build.radio_star_candidates")
+
+
+def test_every_mart_column_is_documented_and_vice_versa(wh, run_a):
+    import yaml
+
+    marts = wh.dbt_project_dir / "models" / "marts"
+    with owner(wh) as conn:
+        for yml in sorted(marts.glob("*.yml")):
+            model = yaml.safe_load(yml.read_text())["models"][0]
+            actual = [r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' "
+                "AND table_name = %s ORDER BY ordinal_position", (model["name"],))]
+            assert actual and set(actual) == {c["name"] for c in model["columns"]}, model["name"]

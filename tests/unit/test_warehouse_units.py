@@ -1,0 +1,187 @@
+"""Warehouse pieces that need no service: schema checks, conforming batches, run ids, markers,
+the synthetic run generator, the documented queries and the dbt project's layout rules."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import yaml
+
+from radiostars.warehouse import ConsistencyError, InvalidRunIdError, SchemaMismatchError
+from radiostars.warehouse.fixtures import (HAND_L_NU, generate_run, healpix_nest, sep_arcsec, spark_shaped)
+from radiostars.warehouse.lakeio import _marker_entries, check_run_id, parse_time
+from radiostars.warehouse.load import _conform
+from radiostars.warehouse.queries import QUERIES, queries_markdown
+from radiostars.warehouse.schema import FILE_RUN_ID, OPTICAL, PAIRS, RADIO, all_ddl
+
+pytestmark = pytest.mark.unit
+
+DBT = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+@pytest.fixture(scope="module")
+def run():
+    return generate_run("unit-run", seed=5)
+
+
+def test_plan_accepts_the_contract_and_marks_absent_optional_columns(run):
+    plan = PAIRS.plan(run.tables["pairs"].schema, "pairs")
+    assert plan["p_chance"] == "p_chance" and plan["p_single"] is None
+    assert plan[FILE_RUN_ID] == "run_id"
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (lambda t: t.drop_columns(["sep_arcsec", "rank"]), "missing column(s) sep_arcsec, rank"),
+    (lambda t: t.append_column("foo", pa.array([1] * t.num_rows)), "unexpected column(s) foo"),
+    (lambda t: t.set_column(t.schema.get_field_index("rank"), "rank", pa.array([1.5] * t.num_rows)),
+     "wrong type: rank is double, expected int32"),
+])
+def test_plan_names_every_problem(run, change, fragment):
+    with pytest.raises(SchemaMismatchError) as err:
+        PAIRS.plan(change(run.tables["pairs"]).schema, "crossmatch/x/pairs/part-0.parquet")
+    assert fragment in str(err.value) and "crossmatch/x/pairs/part-0.parquet" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_native_catalogue_names_are_accepted_once():
+    gaia = pa.schema([("catalogue", pa.string()), ("source_id", pa.int64()), ("ra", pa.float64()),
+                      ("dec", pa.float64()), ("ref_epoch", pa.float64()), ("parallax", pa.float32())])
+    plan = OPTICAL.plan(gaia, "optical")
+    assert (plan["optical_id"], plan["ra_deg"], plan["parallax_mas"]) == ("source_id", "ra", "parallax")
+    twice = gaia.append(pa.field("optical_id", pa.int64()))
+    with pytest.raises(SchemaMismatchError, match="given twice"):
+        OPTICAL.plan(twice, "optical")
+
+
+def test_conform_casts_fills_and_checks_the_run_id(run):
+    radio = run.tables["radio"].drop_columns(["field"])
+    radio = radio.set_column(radio.schema.get_field_index("int_flux_mjy"), "int_flux_mjy",
+                             radio["int_flux_mjy"].cast(pa.float32()))
+    batch = radio.to_batches()[0]
+    plan = RADIO.plan(radio.schema, "radio")
+    out = _conform(batch, RADIO, plan, "unit-run", "radio")
+    assert out.column_names == ["run_id", *RADIO.names]
+    assert out["field"].null_count == out.num_rows
+    assert out["int_flux_mjy"].type == pa.float64()
+    assert set(out["run_id"].to_pylist()) == {"unit-run"}
+    pairs = run.tables["pairs"]
+    with pytest.raises(ConsistencyError, match="not 'other-run'"):
+        _conform(pairs.to_batches()[0], PAIRS, PAIRS.plan(pairs.schema, "p"), "other-run", "p")
+
+
+@pytest.mark.parametrize("good", ["manual__2026-01-01T00:00:00+00:00", "xm-20260101-abc", "a"])
+def test_valid_run_ids(good):
+    assert check_run_id(good) == good
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "a/b", "x y", ".hidden", "a" * 201])
+def test_invalid_run_ids(bad):
+    with pytest.raises(InvalidRunIdError):
+        check_run_id(bad)
+
+
+def test_marker_entries_and_times():
+    assert _marker_entries({"files": ["pairs/", {"key": "metrics.json"}, {"path": "x.parquet"}]}) == [
+        "pairs/", "metrics.json", "x.parquet"]
+    assert _marker_entries({}) == []
+    assert parse_time("2026-01-02T03:04:05Z").isoformat() == "2026-01-02T03:04:05+00:00"
+    assert parse_time("2026-01-02T03:04:05").tzinfo is not None
+
+
+def test_ddl_creates_every_raw_table_with_run_id_and_loaded_at():
+    ddl = "\n".join(all_ddl())
+    for table in ("crossmatch_pairs", "radio_sources", "optical_sources", "crossmatch_control",
+                  "known_objects", "crossmatch_runs", "load_log"):
+        assert f"raw.{table}" in ddl
+    assert ddl.count("_loaded_at timestamptz NOT NULL DEFAULT now()") == 6
+
+
+def test_synthetic_run_obeys_the_contract(run):
+    p = run.tables["pairs"].to_pandas()
+    assert (p.sep_arcsec <= p.match_radius_arcsec).all()
+    exact = sep_arcsec(p.radio_ra_deg, p.radio_dec_deg, p.optical_ra_deg, p.optical_dec_deg)
+    np.testing.assert_allclose(exact, p.sep_arcsec, rtol=0, atol=1e-9)
+    for _, g in p.groupby("radio_source_name"):
+        assert sorted(g["rank"]) == list(range(1, len(g) + 1))
+        assert (g["n_candidates"] == len(g)).all()
+        assert g.sort_values("rank")["sep_sigma"].is_monotonic_increasing
+        assert g["p_i"].sum() == pytest.approx(g["p_any"].iloc[0])
+    assert p.p_chance.between(0, 1).all()
+    assert run.tables["best"].num_rows == (p["rank"] == 1).sum() == run.truth["n_candidates"]
+    assert len(run.truth["near_nonstellar"]) == 8
+    assert (p.radio_ra_deg > 359).any() and (p.radio_ra_deg < 1).any()  # some straddle RA = 0
+    assert generate_run("unit-run", seed=5).tables["pairs"].equals(run.tables["pairs"])  # deterministic
+
+
+def test_spark_shaped_run_still_matches_the_warehouse_schema(run):
+    shaped = spark_shaped(run)
+    for spec, part in ((PAIRS, "pairs"), (OPTICAL, "optical"), (RADIO, "radio")):
+        spec.plan(shaped.tables[part].schema, part)
+
+
+def test_hand_luminosity():
+    d_cm = 10 * 3.0856775814913673e18
+    assert HAND_L_NU == pytest.approx(4 * math.pi * d_cm ** 2 * 1e-26, rel=1e-15)
+    assert HAND_L_NU == pytest.approx(1.1964951828635066e14, rel=1e-15)
+
+
+def test_healpix_nest_known_pixels():
+    # base pixels 4-7 are centred on the equator at 0/90/180/270 deg; 0 is the northern one at 45 deg;
+    # order 8 value cross-checked once against astropy_healpix (not imported here: slow)
+    assert healpix_nest([0.0, 90.0, 180.0, 270.0, 45.0], [0.0, 0.0, 0.0, 0.0, 41.8], 0).tolist() == [4, 5, 6, 7, 0]
+    assert healpix_nest([266.4], [-28.9], 8)[0] == 461282
+    assert healpix_nest([0.1], [-89.9], 0)[0] in range(8, 12)
+
+
+def test_queries_read_marts_only_and_render():
+    for q in QUERIES.values():
+        assert "marts." in q.sql and "raw." not in q.sql and "staging." not in q.sql
+        assert "%(" not in q.render()
+    assert "q3c_radial_query" in QUERIES["cone_search"].sql
+    md = queries_markdown()
+    assert all(q.title in md for q in QUERIES.values())
+    assert {"cone_search", "top_l_nu", "near_known_nonstellar", "far_per_run", "within_distance"} <= set(QUERIES)
+
+
+def _model_files():
+    return sorted(p for p in (DBT / "models").rglob("*.sql"))
+
+
+def test_every_model_has_a_yml_beside_it_documenting_and_testing_it():
+    assert len(_model_files()) >= 15
+    for sql in _model_files():
+        doc = yaml.safe_load(sql.with_suffix(".yml").read_text())
+        (model,) = [m for m in doc["models"] if m["name"] == sql.stem]
+        assert model.get("description"), sql.stem
+        cols = model.get("columns", [])
+        assert all(c.get("description") for c in cols), sql.stem
+        n_tests = len(model.get("data_tests", [])) + sum(len(c.get("data_tests", [])) for c in cols)
+        assert n_tests >= 1, f"{sql.stem} has no test"
+
+
+def test_sources_have_freshness():
+    doc = yaml.safe_load((DBT / "models" / "staging" / "_raw__sources.yml").read_text())
+    src = doc["sources"][0]
+    assert src["config"]["loaded_at_field"] == "_loaded_at"
+    assert src["config"]["freshness"]["error_after"]
+
+
+def test_binary_copy_encoding_by_hand():
+    from radiostars.warehouse.pgbinary import HEADER, TRAILER, encode
+
+    t = pa.table({"s": pa.array(["ab", None]), "f": pa.array([1.5, None]), "i": pa.array([7, -1], pa.int32()),
+                  "b": pa.array([True, None])})
+    got = bytes(encode(t, ["string", "float64", "int32", "bool"]))
+    row1 = (b"\x00\x04" + b"\x00\x00\x00\x02ab" + b"\x00\x00\x00\x08" + bytes.fromhex("3ff8000000000000")
+            + b"\x00\x00\x00\x04\x00\x00\x00\x07" + b"\x00\x00\x00\x01\x01")
+    row2 = (b"\x00\x04" + b"\xff\xff\xff\xff" + b"\xff\xff\xff\xff" + b"\x00\x00\x00\x04\xff\xff\xff\xff"
+            + b"\xff\xff\xff\xff")
+    assert got in (row1 + row2, row2 + row1)  # rows are grouped by layout: order is free in COPY
+    assert HEADER.startswith(b"PGCOPY\n\xff\r\n\x00") and len(HEADER) == 19 and TRAILER == b"\xff\xff"
+    assert encode(t.slice(1), ["string", "float64", "int32", "bool"]) == row2
+    from radiostars.warehouse.pgbinary import encode_scatter
+    assert bytes(encode_scatter(t, ["string", "float64", "int32", "bool"])) == row1 + row2
