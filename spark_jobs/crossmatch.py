@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--master", default=None, help="Spark master (default: SPARK_MASTER from the config, "
                    "or what spark-submit was given)")
     p.add_argument("--overwrite", action="store_true", help="replace an already committed run")
+    p.add_argument("--under-spark-submit", action="store_true",
+                   help="keep the master spark-submit was given (set by the Airflow DAG)")
     return p
 
 
@@ -51,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, RunError) as exc:
         print(f"crossmatch: error: {exc}", file=sys.stderr)
         return 2
-    spark = spark_session(f"radiostars-crossmatch-{args.run_id}", master=args.master)
+    spark = spark_session(f"radiostars-crossmatch-{args.run_id}", master=args.master,
+                          inherit_master=args.under_spark_submit)
     try:
         run_crossmatch(spark, _settings(), request)
     except (RunError, InputError) as exc:

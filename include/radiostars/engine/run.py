@@ -138,16 +138,21 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
         epoch_lo, epoch_hi = float(epochs["lo"]), float(epochs["hi"])
     control_df, n_offsets = control_radio(radio_df, params)
     control_df = control_df.cache()
+    # only pixels that hold a (real or shifted) radio source are matched: an all-sky optical catalogue
+    # would otherwise hand the co-group tens of thousands of pixels with nothing to match
+    radio_pixels = sorted({row["healpix"] for row in radio_df.select("healpix").union(
+        control_df.select("healpix")).distinct().collect()})
 
     pair_frames, summary_frames, control_pair_frames, control_summary_frames, optical_frames = [], [], [], [], []
     for catalogue in request.catalogues:
         t1 = time.monotonic()
         optical = optical_snapshot(spark, settings, catalogue, request.lake_prefix)
-        parts = optical_with_margins(optical.df, params, epoch_lo, epoch_hi).cache()
+        parts = (optical_with_margins(optical.df, params, epoch_lo, epoch_hi)
+                 .filter(F.col("healpix").isin(radio_pixels)).cache())
         per_pixel = parts.groupBy("healpix").count().collect()
         log(f"{catalogue}: {optical.rows_total - optical.rows_skipped_no_position} usable rows "
             f"({optical.rows_skipped_no_position} skipped), {sum(r['count'] for r in per_pixel)} "
-            f"with margin copies in {len(per_pixel)} pixels")
+            f"with margin copies in the {len(per_pixel)} pixels holding radio sources")
         records = match_partitions(radio_df, parts, params, catalogue).cache()
         control = match_partitions(control_df, parts, params, catalogue).cache()
         pair_frames.append(records.filter("record = 'pair'"))
