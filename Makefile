@@ -52,6 +52,9 @@ generate-scale: setup  ## Gaia-like / SMGPS-like catalogues of a given size stra
 bench-ingest: setup  ## 1e6 Gaia rows MySQL -> MinIO: rows/s, peak RSS, incremental cost
 	@$(PY) scripts/bench_ingest.py
 
+evaluate: setup  ## science evaluation of the latest committed cross-match run -> reports/<run_id>/
+	@$(RS) evaluate $(EVAL_ARGS)
+
 docs: setup  ## dbt docs of the warehouse (dbt_project/target/publish/index.html)
 	@$(PY) -m radiostars.warehouse docs
 

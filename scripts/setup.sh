@@ -73,4 +73,11 @@ s = get_settings()
 ensure_minio(s.bin_dir)
 ensure_jars(s.jars_dir)
 PY
+
+# --- 8. dbt manifest: Cosmos renders the warehouse_publish DAG's dbt tasks from it ---------------
+manifest=dbt_project/target/manifest.json
+if [ ! -f "$manifest" ] || [ -n "$(find dbt_project/models dbt_project/tests dbt_project/macros dbt_project/dbt_project.yml -newer "$manifest" 2>/dev/null | head -1)" ]; then
+  say "dbt parse (manifest for Cosmos)"
+  .venv/bin/python -c "from radiostars.config import get_settings; from radiostars.warehouse.publish import parse_manifest; parse_manifest(get_settings())"
+fi
 say "setup complete"

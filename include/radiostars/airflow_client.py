@@ -106,8 +106,15 @@ class AirflowClient:
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> str:
         rid = urllib.parse.quote(run_id, safe="")
         query = urllib.parse.urlencode({"full_content": "true", "map_index": map_index})
-        return self.request("GET", f"/dags/{dag_id}/dagRuns/{rid}/taskInstances/{task_id}/logs/{try_number}?{query}",
-                            accept="text/plain")
+        body = self.request("GET", f"/dags/{dag_id}/dagRuns/{rid}/taskInstances/{task_id}/logs/{try_number}?{query}")
+        lines = []
+        for item in body.get("content", []):  # structured log records (dicts) or plain strings
+            if isinstance(item, dict):
+                event = str(item.get("event", ""))
+                lines.append(f"{item.get('timestamp', '')} {item.get('level', '')} {event}".strip())
+            else:
+                lines.append(str(item))
+        return "\n".join(lines)
 
     def wait_for_new_run(self, dag_id: str, known_run_ids: set[str], timeout_s: float) -> dict:
         """The first run of dag_id not in known_run_ids (an asset-triggered run, say)."""
@@ -141,7 +148,7 @@ class AirflowClient:
     def failed_task_logs(self, dag_id: str, run_id: str, tail_lines: int = 40) -> str:
         out = []
         for ti in self.task_instances(dag_id, run_id):
-            if ti.get("state") in ("failed", "upstream_failed") and ti.get("state") == "failed":
+            if ti.get("state") == "failed":
                 log = self.task_log(dag_id, run_id, ti["task_id"], max(ti.get("try_number", 1), 1),
                                     ti.get("map_index", -1))
                 out.append(f"--- {dag_id}.{ti['task_id']} (try {ti.get('try_number')}) ---")

@@ -40,6 +40,7 @@ DELEGATED = {
     "seed": ("sample", "load the deterministic sample catalogues into MySQL (--seed, --dirty, --update F)"),
     "ingest": ("ingest", "MySQL -> lake ingestion outside Airflow (same code as the DAG)"),
     "warehouse": ("warehouse", "load a committed cross-match run / publish the marts / dbt docs"),
+    "evaluate": ("evaluate", "science evaluation of a committed cross-match run against the sample truth"),
     "demo": ("demo", "seed and run the whole pipeline through Airflow, then print a summary"),
     "generate-scale": ("sample", "write Gaia-like / SMGPS-like catalogues of a given size to the lake"),
 }

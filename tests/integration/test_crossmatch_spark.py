@@ -80,7 +80,9 @@ def sky(stack):
                         "obs_epoch_mjd": 58849.0})
     radio_all = pd.concat([radio, bad], ignore_index=True)
     radio_all["row_id"] = np.arange(1, len(radio_all) + 1)
-    optical = pd.DataFrame({"row_id": np.arange(1, ora.size + 1), "source_id": np.arange(ora.size, dtype=np.int64),
+    # ids above 2**53 like real Gaia source_ids: any float64 round trip in the engine would corrupt them
+    optical = pd.DataFrame({"row_id": np.arange(1, ora.size + 1),
+                            "source_id": 6_000_000_000_000_000_001 + np.arange(ora.size, dtype=np.int64),
                             "ra": ora, "dec": odec, "ra_error": 0.1, "dec_error": 0.1, "ref_epoch": 2016.0,
                             "phot_g_mean_mag": 15.0, "is_synthetic": True})
     prefix = f"tests/xm-{uuid.uuid4().hex[:8]}/"

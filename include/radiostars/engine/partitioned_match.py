@@ -108,14 +108,17 @@ def match_partitions(radio_df, optical_df, params: CrossmatchParams, catalogue: 
         pixel = int(key[0])
         result = crossmatch_partition(radio, optical, params, partition_pixel=pixel, catalogue=catalogue,
                                       density_seed=pixel)
-        pairs = result.pairs.assign(record="pair")
-        summary = result.radio.assign(record="radio")
-        out = pd.concat([pairs, summary], ignore_index=True)
-        for column, dtype in columns.items():
-            if column not in out.columns:
-                out[column] = None
-            # pair-only / summary-only columns are null on the other record kind: nullable dtypes
-            out[column] = out[column].astype(_NULLABLE.get(dtype, dtype))
+        # give both record kinds every column, in nullable dtypes, *before* concatenating: a plain
+        # concat would turn int64 ids (Gaia source_ids ~ 6e18 > 2**53) into float64 and round them
+        frames = []
+        for frame, record in ((result.pairs, "pair"), (result.radio, "radio")):
+            frame = frame.assign(record=record)
+            for column, dtype in columns.items():
+                nullable = _NULLABLE.get(dtype, dtype)
+                frame[column] = (frame[column].astype(nullable) if column in frame.columns
+                                 else pd.Series(pd.array([None] * len(frame), dtype=nullable), index=frame.index))
+            frames.append(frame[list(columns)])
+        out = pd.concat(frames, ignore_index=True)
         return out[list(columns)]
 
     grouped_radio = radio_df.select(*RADIO_COLUMNS).groupBy("healpix")

@@ -124,6 +124,44 @@ def published_run(settings: Settings) -> str | None:
     return row[0] if row else None
 
 
+def begin_publication(settings: Settings, run_id: str | None = None) -> tuple[str, int]:
+    """Resolve the run (default: latest loaded), record a 'running' publication, clear marts_build.
+    Used by the Airflow DAG, whose dbt steps run as separate (Cosmos) tasks; one run at a time is
+    guaranteed there by max_active_runs=1 instead of the session advisory lock."""
+    with connect(settings) as conn:
+        ensure_raw_schema(conn)
+        run_id = _resolve_run(conn, run_id)
+        ensure_analyst_role(conn, settings)
+        publish_id = conn.execute("INSERT INTO raw.publish_log (run_id, status) VALUES (%s, 'running') "
+                                  "RETURNING publish_id", (run_id,)).fetchone()[0]
+        conn.execute(f"DROP SCHEMA IF EXISTS {BUILD_SCHEMA} CASCADE")
+        conn.commit()
+    return run_id, publish_id
+
+
+def finish_publication(settings: Settings, run_id: str, publish_id: int) -> int:
+    """After every dbt model and test passed: swap marts_build into marts; returns the candidate count."""
+    with connect(settings) as conn:
+        return swap_in(conn, settings, run_id, publish_id)
+
+
+def abort_publication(settings: Settings, publish_id: int, message: str, failures: list[str] | None = None) -> None:
+    """Record a failed publication (the live marts were never touched)."""
+    with connect(settings) as conn:
+        conn.execute("UPDATE raw.publish_log SET status = 'failed', finished_at = clock_timestamp(), "
+                     "error = %s, failures = %s WHERE publish_id = %s AND status = 'running'",
+                     (message, json.dumps(failures or []), publish_id))
+        conn.commit()
+
+
+def parse_manifest(settings: Settings) -> Path:
+    """`dbt parse` into dbt_project/target/: the manifest Cosmos renders the DAG's dbt tasks from."""
+    proc = run_dbt(settings, "parse", target_subdir="target")
+    if proc.returncode != 0:
+        raise WarehouseError("dbt parse failed: " + " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-3:]))
+    return settings.dbt_project_dir / "target" / "manifest.json"
+
+
 def publish(settings: Settings, run_id: str | None = None, *, dbt_timeout: float = 1800) -> PublishResult:
     """Build + test the marts for ``run_id`` (default: latest loaded) and swap them in atomically."""
     started = time.perf_counter()

@@ -1,0 +1,85 @@
+"""warehouse_publish — load a committed cross-match run into Postgres and publish tested marts (DAG 3).
+
+Scheduled on the cross-match Asset. Thin file: logic in radiostars.warehouse / radiostars.orchestration.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset, Param, dag, task
+from airflow.utils.trigger_rule import TriggerRule
+from cosmos import DbtTaskGroup
+
+from radiostars.config import get_settings
+from radiostars.orchestration import common
+from radiostars.orchestration.publish_dag import DAG_ID, cosmos_configs
+
+settings = get_settings()
+crossmatch_asset = Asset(name=common.CROSSMATCH_ASSET_NAME, uri=common.crossmatch_asset_uri(settings.lake_bucket))
+
+DOC_MD = """
+### warehouse_publish
+**load_run** (the committed run → `raw.*` with binary COPY, idempotent per run id) → **begin** (record the
+publication, clear `marts_build`) → **dbt** (Cosmos: every staging/intermediate/mart model built into
+`marts_build`, each followed by its tests) → **swap** (`marts_build` becomes `marts` in one transaction,
+analyst grants). A failed model or test stops before the swap: analysts keep the previous marts; **abort**
+records the failure. See docs/warehouse.md.
+"""
+
+
+@dag(dag_id=DAG_ID, schedule=[crossmatch_asset], catchup=False, max_active_runs=1,
+     tags=["radiostars", "dbt", "warehouse"], doc_md=DOC_MD, default_args=common.default_args(retries=1),
+     on_failure_callback=common.on_failure,
+     params={"run_id": Param("", type="string", description="cross-match run to publish; empty = the one "
+                                                             "the Asset event names, else the newest committed")})
+def warehouse_publish():
+    @task
+    def load_run(**context) -> dict:
+        from radiostars.orchestration.publish_dag import run_id_to_publish
+        from radiostars.warehouse.load import load_run as load
+
+        s = get_settings()
+        run_id = run_id_to_publish(s, dict(context["params"]), context.get("triggering_asset_events"))
+        result = load(s, run_id)
+        common.log.info("loaded run %s: %s rows (%.0f rows/s)", run_id, result.total_rows, result.rows_per_second)
+        return {"run_id": run_id, "rows": result.rows}
+
+    @task
+    def begin(loaded: dict) -> dict:
+        from radiostars.warehouse.publish import begin_publication
+
+        run_id, publish_id = begin_publication(get_settings(), loaded["run_id"])
+        return {"run_id": run_id, "publish_id": publish_id}
+
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        operator_args={
+            "vars": {"run_id": "{{ ti.xcom_pull(task_ids='begin')['run_id'] }}", "marts_schema": "marts_build"},
+            "env": settings.dbt_env(),
+            "install_deps": False,
+        },
+        default_args={"retries": 0},
+        **cosmos_configs(settings),
+    )
+
+    @task
+    def swap(started: dict) -> dict:
+        from radiostars.warehouse.publish import finish_publication
+
+        n = finish_publication(get_settings(), started["run_id"], started["publish_id"])
+        common.log.info("published run %s: %d candidates in marts.radio_star_candidates", started["run_id"], n)
+        return {**started, "candidates": n}
+
+    @task(trigger_rule=TriggerRule.ONE_FAILED)
+    def abort(started: dict) -> None:
+        from radiostars.warehouse.publish import abort_publication
+
+        abort_publication(get_settings(), started["publish_id"], "a dbt model or test failed; live marts untouched")
+        raise RuntimeError(f"publication of run {started['run_id']} failed: previous marts kept")
+
+    started = begin(load_run())
+    published = swap(started)
+    started >> dbt >> published
+    dbt >> abort(started)
+
+
+warehouse_publish()

@@ -1,0 +1,5 @@
+"""`python -m radiostars.evaluate …`."""
+
+from .cli import main
+
+raise SystemExit(main())
