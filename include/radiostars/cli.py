@@ -49,6 +49,8 @@ DELEGATED = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="radiostars", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("airflow", help="run the airflow CLI with the stack's environment, e.g. "
+                                   "`radiostars airflow backfill create --dag-id …`")
     for command, (_package, help_text) in DELEGATED.items():
         sub.add_parser(command, help=help_text)  # listed in --help; dispatched in main()
     stack = sub.add_parser("stack", help="start, stop and inspect the local services")
@@ -71,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "airflow":  # the airflow CLI with the stack's environment (one JWT secret, DB ...)
+        import os
+
+        from radiostars.stack.services import VENV_BIN, airflow_cli_env
+
+        airflow = str(VENV_BIN / "airflow")
+        os.execve(airflow, [airflow, *argv[1:]], airflow_cli_env(get_settings()))
     if argv and argv[0] in DELEGATED:  # their own parser handles --help and errors
         import importlib
 
