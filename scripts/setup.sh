@@ -14,7 +14,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- 1. system packages -----------------------------------------------------------------------
-APT_PACKAGES=(mariadb-server mariadb-client postgresql-15 postgresql-15-q3c pkg-config libmariadb-dev
+APT_PACKAGES=(mariadb-server mariadb-client postgresql-15 postgresql-15-q3c pkg-config libmariadb-dev chromium
               default-jre-headless)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
