@@ -29,7 +29,7 @@ from typing import Any
 
 from radiostars.config import Settings
 
-CHROMIUM = os.environ.get("RADIOSTARS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = "/usr/bin/chromium"  # Debian package `chromium` (make setup installs it)
 DAG_IDS = ("catalogue_ingestion", "radio_star_crossmatch", "warehouse_publish")
 FINISHED = ("success", "failed")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

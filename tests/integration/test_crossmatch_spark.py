@@ -57,7 +57,7 @@ def _write_table(settings, prefix: str, table: str, df: pd.DataFrame) -> None:
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(df[columns], preserve_index=False), buf)
     body = buf.getvalue()
-    key = prefix + run_prefix(table, "2026-01-01", "t1") + "part-00000.parquet"
+    key = run_prefix(table, "2026-01-01", "t1", prefix) + "part-00000.parquet"
     client = lake_client(settings)
     client.put_object(settings.lake_bucket, key, io.BytesIO(body), len(body))
     write_manifest(client, settings.lake_bucket, table, "t1", "2026-01-01",

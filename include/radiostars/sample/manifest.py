@@ -1,7 +1,7 @@
 """Lake manifests: ``raw/<table>/ingest_date=<date>/run_id=<run_id>/_manifest.json``.
 
-The one function here is shared by the scale generator and (later) the ingestion DAG, so both
-write the same contract::
+Written by the scale generator (and tests) in the same contract as the ingestion DAG's manifests
+(which add watermark, quarantine and commit-time fields)::
 
     {"table", "run_id", "ingest_date", "files": [{"key", "rows", "sha256"}], "rows",
      "schema_version": 1, "columns": [...]}
@@ -13,17 +13,14 @@ import io
 import json
 from dataclasses import dataclass
 
+from radiostars.ingest.spec import run_prefix  # one definition of the raw layout
+
 
 @dataclass(frozen=True)
 class PartFile:
     key: str
     rows: int
     sha256: str
-
-
-def run_prefix(table: str, ingest_date: str, run_id: str) -> str:
-    """``raw/<table>/ingest_date=<date>/run_id=<run_id>/``."""
-    return f"raw/{table}/ingest_date={ingest_date}/run_id={run_id}/"
 
 
 def manifest_dict(table: str, run_id: str, ingest_date: str, files: list[PartFile],
@@ -39,6 +36,6 @@ def write_manifest(client, bucket: str, table: str, run_id: str, ingest_date: st
     """Put ``_manifest.json`` (written last: its presence marks the run complete); returns its key."""
     body = json.dumps(manifest_dict(table, run_id, ingest_date, files, columns, schema_version),
                       indent=2).encode()
-    key = lake_prefix + run_prefix(table, ingest_date, run_id) + "_manifest.json"
+    key = run_prefix(table, ingest_date, run_id, lake_prefix) + "_manifest.json"
     client.put_object(bucket, key, io.BytesIO(body), len(body), content_type="application/json")
     return key

@@ -147,7 +147,7 @@ def generate_scale(settings, *, optical_rows: int = 1_000_000, radio_rows: int =
         first = 0
         for part, n in enumerate(_split(total, part_rows)):
             body = _to_parquet_bytes(make(seed, patches, part, first, n), table, now)
-            key = lake_prefix + run_prefix(table, ingest_date, run_id) + f"part-{part:05d}.parquet"
+            key = run_prefix(table, ingest_date, run_id, lake_prefix) + f"part-{part:05d}.parquet"
             client.put_object(bucket, key, io.BytesIO(body), len(body),
                               content_type="application/vnd.apache.parquet")
             files.append(PartFile(key, n, hashlib.sha256(body).hexdigest()))
