@@ -20,7 +20,7 @@ DOC_MD = """
 ### warehouse_publish
 **load_run** (the committed run → `raw.*` with binary COPY, idempotent per run id) → **begin** (record the
 publication, clear `marts_build`) → **dbt** (Cosmos: every staging/intermediate/mart model built into
-`marts_build`, each as one `dbt build` node: the model, then its tests) → **swap** (`marts_build` becomes `marts` in one transaction,
+`marts_build`, then every dbt test once all models exist — relationship tests span models) → **swap** (`marts_build` becomes `marts` in one transaction,
 analyst grants). A failed model or test stops before the swap: analysts keep the previous marts; **abort**
 records the failure. See docs/warehouse.md.
 """

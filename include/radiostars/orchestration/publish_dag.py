@@ -42,7 +42,7 @@ def cosmos_configs(settings: Settings) -> dict:
                                         profiles_yml_filepath=project_dir / "profiles.yml"),
         "execution_config": ExecutionConfig(dbt_executable_path=str(settings.dbt_executable),
                                             invocation_mode=InvocationMode.SUBPROCESS),
-        "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
+        "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL,
                                       dbt_executable_path=str(settings.dbt_executable),
                                       invocation_mode=InvocationMode.SUBPROCESS),
     }
