@@ -43,6 +43,9 @@ demo: setup  ## install, start the stack, seed, run the whole pipeline through A
 seed: setup  ## load the deterministic sample catalogues into MySQL (SEED_ARGS="--dirty" etc.)
 	@$(RS) seed $(SEED_ARGS)
 
+bench: setup  ## cross-match: radiostars vs astropy vs LSDB vs I/O floor (1e5 radio x 1e6,1e7 optical, r = 5")
+	@$(PY) scripts/bench_crossmatch.py $(BENCH_XM_ARGS)
+
 bench-seed: setup  ## rows/s and peak RSS of seeding MariaDB
 	@$(PY) scripts/bench_seed.py --dirty
 

@@ -1,0 +1,132 @@
+"""Reusable measuring code for the benchmark scripts (scripts/bench_*.py).
+
+``TreeRssSampler`` samples the resident memory of a process *and all its descendants* (a Spark
+driver's JVM and its Python workers, a dask pool, a subprocess in another venv) every ``interval``
+seconds in a daemon thread and keeps the peak of the sum. ``run_measured`` runs a command as a child
+process under such a sampler and returns its wall time, peak tree RSS and exit status.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+def tree_rss_bytes(proc) -> int:
+    """RSS of ``proc`` (a psutil.Process) plus all its living descendants, in bytes."""
+    import psutil
+
+    total = 0
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for p in members:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:  # exited between listing and reading
+            pass
+    return total
+
+
+class TreeRssSampler:
+    """Context manager: peak RSS of a process tree, sampled every ``interval`` s in a thread.
+
+    ``pid`` defaults to this process (so children started inside the block are included).
+    Attributes after exit: ``peak_bytes``, ``samples``, ``seconds``.
+    """
+
+    def __init__(self, pid: int | None = None, interval: float = 0.2):
+        import psutil
+
+        self.proc = psutil.Process(pid or os.getpid())
+        self.interval = interval
+        self.peak_bytes = 0
+        self.samples = 0
+        self.seconds = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = 0.0
+
+    def sample(self) -> int:
+        rss = tree_rss_bytes(self.proc)
+        self.peak_bytes = max(self.peak_bytes, rss)
+        self.samples += 1
+        return rss
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def start(self) -> "TreeRssSampler":
+        self._t0 = time.perf_counter()
+        self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> "TreeRssSampler":
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.seconds = time.perf_counter() - self._t0
+        return self
+
+    def __enter__(self) -> "TreeRssSampler":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def peak_gb(self) -> float:
+        return self.peak_bytes / 1e9
+
+
+@dataclass
+class Measured:
+    """One child process run under a ``TreeRssSampler``."""
+
+    cmd: list[str]
+    returncode: int
+    wall_s: float
+    peak_rss_bytes: int
+    samples: int
+    stdout: str = ""
+    stderr: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def peak_rss_gb(self) -> float:
+        return self.peak_rss_bytes / 1e9
+
+
+def run_measured(cmd: list[str], *, stdin_text: str | None = None, interval: float = 0.2,
+                 timeout: float | None = None, cwd: str | None = None) -> Measured:
+    """Run ``cmd``; wall time and peak RSS of its whole process tree (sampled every ``interval`` s)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin_text is not None else None,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    sampler = TreeRssSampler(proc.pid, interval).start()
+    try:
+        out, err = proc.communicate(stdin_text, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    finally:
+        sampler.stop()
+    return Measured(cmd, proc.returncode, time.perf_counter() - t0, sampler.peak_bytes, sampler.samples, out, err)
+
+
+def machine_info() -> dict:
+    """nproc, RAM, load average now (the machine may be shared: record it with every result)."""
+    import psutil
+
+    vm = psutil.virtual_memory()
+    return {"host": platform.node(), "nproc": os.cpu_count(), "ram_gb": round(vm.total / 1e9, 1),
+            "ram_available_gb": round(vm.available / 1e9, 1),
+            "loadavg": [round(x, 2) for x in os.getloadavg()], "python": platform.python_version()}
