@@ -15,32 +15,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.skygen import hard_sky
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 R_ARCSEC = 20.0
 N_BAD_RADIO = 3  # rows with a NULL position: skipped and counted
-
-
-def _sky(rng, n):
-    return rng.uniform(0, 360, n), np.rad2deg(np.arcsin(rng.uniform(-1, 1, n)))
-
-
-def _cap(rng, n, pole, radius_deg):
-    z = rng.uniform(np.cos(np.deg2rad(radius_deg)), 1, n)
-    return rng.uniform(0, 360, n), pole * np.rad2deg(np.arcsin(z))
-
-
-def _blob(rng, n, ra0, dec0, width_deg):
-    return (ra0 + rng.normal(0, width_deg, n)) % 360, np.clip(dec0 + rng.normal(0, width_deg, n), -90, 90)
-
-
-def _positions(rng, n_sky, n_cap, n_blob):
-    """Uniform sky + dense caps at both poles + clusters on the RA seam and HEALPix corners."""
-    spots = [(0.0, 0.0), (45.0, 41.8103149), (90.0, 0.0), (0.0, -41.8103149), (359.99, 60.0)]
-    parts = [_sky(rng, n_sky), _cap(rng, n_cap, 1, 0.2), _cap(rng, n_cap, -1, 0.2)]
-    parts += [_blob(rng, n_blob, ra, dec, 0.03) for ra, dec in spots]
-    ra, dec = map(np.concatenate, zip(*parts))
-    return ra, dec
 
 
 def _write_table(settings, prefix: str, table: str, df: pd.DataFrame) -> None:
@@ -70,8 +50,8 @@ def sky(stack):
     from radiostars.engine.run import _clear_prefix
 
     rng = np.random.default_rng(11)
-    rra, rdec = _positions(rng, 600, 80, 60)
-    ora, odec = _positions(rng, 8000, 1500, 900)
+    rra, rdec = hard_sky(rng, 600, 80, 60)
+    ora, odec = hard_sky(rng, 8000, 1500, 900)
     radio = pd.DataFrame({"source_name": [f"R{i:05d}" for i in range(rra.size)], "ra_deg": rra, "dec_deg": rdec,
                           "ra_err_arcsec": 1.0, "dec_err_arcsec": 1.0, "peak_flux_mjy": 1.0, "int_flux_mjy": 1.0,
                           "int_flux_err_mjy": 0.1, "rms_mjy": 0.02, "obs_epoch_mjd": 58849.0, "field": "T"})

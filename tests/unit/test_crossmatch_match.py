@@ -13,36 +13,16 @@ from radiostars.crossmatch import (
     radio_home_pixels,
 )
 
+from tests.skygen import hard_sky
+
 pytestmark = pytest.mark.unit
 
 R = 20.0
 
 
-def _sky(rng, n):
-    return rng.uniform(0, 360, n), np.rad2deg(np.arcsin(rng.uniform(-1, 1, n)))
-
-
-def _cap(rng, n, pole, radius_deg):
-    z = rng.uniform(np.cos(np.deg2rad(radius_deg)), 1, n)
-    return rng.uniform(0, 360, n), pole * np.rad2deg(np.arcsin(z))
-
-
-def _blob(rng, n, ra0, dec0, w):
-    return (ra0 + rng.normal(0, w, n)) % 360, np.clip(dec0 + rng.normal(0, w, n), -90, 90)
-
-
 def _catalogues(seed=7):
     rng = np.random.default_rng(seed)
-    # order-2 pixel corners: (45, 41.81) is where 3 base pixels meet; (0, 0) is on the RA seam
-    spots = [(0.0, 0.0), (45.0, 41.8103149), (90.0, 0.0), (0.0, -41.8103149), (359.99, 60.0)]
-
-    def make(n_sky, n_cap, n_blob):
-        parts = [_sky(rng, n_sky), _cap(rng, n_cap, 1, 0.2), _cap(rng, n_cap, -1, 0.2)]
-        parts += [_blob(rng, n_blob, ra, dec, 0.03) for ra, dec in spots]
-        ra, dec = map(np.concatenate, zip(*parts))
-        return ra, dec
-
-    return make(1000, 150, 100), make(12000, 2500, 1500)
+    return hard_sky(rng, 1000, 150, 100), hard_sky(rng, 12000, 2500, 1500)
 
 
 def _params(**kw):
