@@ -83,7 +83,26 @@ def test_rerunning_the_chain_changes_nothing(airflow_stack, client, first_chain)
         after.drop(columns="run_id").sort_values(key).reset_index(drop=True))
 
 
+def _quiesce(client, timeout_s: float = 900) -> set[str]:
+    """Wait until no run of the chain is queued or running (an asset event may still start one);
+    returns the publish run ids seen."""
+    import time
+
+    from radiostars.demo import CHAIN, PUBLISH
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        busy = [r for dag in CHAIN for r in client.dag_runs(dag, limit=10) if r["state"] in ("queued", "running")]
+        if not busy:
+            time.sleep(10)  # a just-emitted asset event needs a scheduler loop to become a run
+            if not any(r["state"] in ("queued", "running") for dag in CHAIN for r in client.dag_runs(dag, limit=10)):
+                return {r["dag_run_id"] for r in client.dag_runs(PUBLISH, limit=50)}
+        time.sleep(5)
+    raise AssertionError("the chain did not go idle")
+
+
 def test_failing_dbt_test_fails_publish_and_keeps_previous_marts(airflow_stack, client, first_chain):
+    import psycopg
     import pyarrow as pa
 
     from radiostars.demo import PUBLISH
@@ -92,6 +111,7 @@ def test_failing_dbt_test_fails_publish_and_keeps_previous_marts(airflow_stack, 
     from radiostars.warehouse.fixtures import generate_run, write_run
     from radiostars.warehouse.publish import published_run
 
+    publish_runs_before = _quiesce(client)
     live = published_run(airflow_stack)
     before = _candidates(airflow_stack)
     bad = generate_run(seed=99)
@@ -106,7 +126,15 @@ def test_failing_dbt_test_fails_publish_and_keeps_previous_marts(airflow_stack, 
         assert run["state"] == "failed"
         states = {ti["task_id"]: ti["state"] for ti in client.task_instances(PUBLISH, run_id)}
         assert states["swap"] != "success"
-        assert published_run(airflow_stack) == live
-        assert _candidates(airflow_stack).equals(before)
+        assert published_run(airflow_stack) != bad.run_id
+        assert bad.run_id not in set(_candidates(airflow_stack)["run_id"])
+        with psycopg.connect(airflow_stack.postgres_dsn()) as conn:
+            status = conn.execute("SELECT status FROM raw.publish_log WHERE run_id = %s ORDER BY publish_id DESC",
+                                  (bad.run_id,)).fetchone()
+        assert status == ("failed",)
+        others = {r["dag_run_id"] for r in client.dag_runs(PUBLISH, limit=50)} - publish_runs_before - {run_id}
+        if not others:  # nothing else published meanwhile: the marts are exactly what they were
+            assert published_run(airflow_stack) == live
+            assert _candidates(airflow_stack).equals(before)
     finally:
         _clear_prefix(airflow_stack, f"crossmatch/{bad.run_id}/")
