@@ -138,3 +138,16 @@ def test_failing_dbt_test_fails_publish_and_keeps_previous_marts(airflow_stack, 
             assert _candidates(airflow_stack).equals(before)
     finally:
         _clear_prefix(airflow_stack, f"crossmatch/{bad.run_id}/")
+        _unload(airflow_stack, bad.run_id)  # staging tests span every loaded run: leave no bad run behind
+
+
+def _unload(settings, run_id: str) -> None:
+    import psycopg
+
+    with psycopg.connect(settings.postgres_dsn(), autocommit=True) as conn:
+        parts = conn.execute("SELECT inhrelid::regclass::text FROM pg_inherits JOIN pg_class c ON c.oid = inhrelid "
+                             "WHERE pg_get_expr(c.relpartbound, c.oid) = %s", (f"FOR VALUES IN ('{run_id}')",)).fetchall()
+        for (name,) in parts:
+            conn.execute(f"DROP TABLE {name}")
+        for table in ("load_log", "crossmatch_runs"):
+            conn.execute(f"DELETE FROM raw.{table} WHERE run_id = %s", (run_id,))
