@@ -125,11 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         runs = run_chain(settings, client, {"full_refresh": True}, timeout_s=args.timeout_s)
         for dag, run in runs.items():
             timings[dag] = run["elapsed_s"]
-        xm_run = client.task_instances(CROSSMATCH, runs[CROSSMATCH]["dag_run_id"])
         from radiostars.orchestration.common import safe_run_id
 
         print(summary(settings, safe_run_id(runs[CROSSMATCH]["dag_run_id"])))
-        del xm_run
     except (DemoFailed, AirflowApiError, services.StackError) as exc:
         print(f"\nradiostars demo: FAILED: {exc}", file=sys.stderr)
         return 1
