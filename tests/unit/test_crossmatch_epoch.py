@@ -7,6 +7,7 @@ from astropy.coordinates import Distance, SkyCoord
 from astropy.time import Time
 
 from radiostars.crossmatch.epoch import (
+    reach_bound_arcsec,
     circular_sigma,
     jyear_to_mjd,
     mjd_to_jyear,
@@ -129,6 +130,20 @@ def test_track_bounds_enclose_every_epoch():
         r, d = propagate_radec(ra, dec, pmra, pmdec, plx, 2016.0, t)
         assert np.all(separation_arcsec(r, d, cra, cdec) <= half + 1e-6)
         assert np.all(separation_arcsec(r, d, ra, dec) <= reach + 1e-6)
+
+
+def test_reach_bound_covers_the_rigorous_reach_without_radial_velocity():
+    ra, dec, pmra, pmdec, plx = _random_stars(500, 6)
+    pmra *= 20  # up to ~10 arcsec/yr
+    famous = np.array([s[1:6] for s in FAMOUS]).T
+    ra, dec, pmra, pmdec, plx = (np.concatenate([a, f]) for a, f in zip((ra, dec, pmra, pmdec, plx), famous))
+    ref = np.where(np.arange(ra.size) % 2 == 0, 2016.0, 1991.25)
+    _, _, _, reach = track_bounds(ra, dec, pmra, pmdec, plx, ref, 2018.0, 2046.0)
+    bound = reach_bound_arcsec(pmra, pmdec, ref, 2018.0, 2046.0)
+    assert np.all(bound >= reach)
+    # and it is tight: the linear bound overshoots by far less than a match radius
+    assert np.max(bound - reach) < 0.05 * np.max(reach)
+    assert reach_bound_arcsec(np.nan, np.nan, 2016.0, 2018.0, 2020.0) == 0.0
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ def test_defaults_valid_and_serialisable():
     d = p.to_dict()
     assert json.loads(json.dumps(d)) == d
     assert d["radius_arcsec"] == 10.0 and d["healpix_order"] == 6
+    assert d["target_false_rate"] == 0.01 and CrossmatchParams(target_false_rate=0.05).to_dict()["target_false_rate"] == 0.05
     assert len(p.control_offsets()) == 8 and p.control_offsets()[0] == (60.0, 0.0)
 
 
@@ -27,6 +28,12 @@ def test_defaults_valid_and_serialisable():
         (dict(density_inner_arcsec=5), "density_inner_arcsec"),
         (dict(prior_completeness=0), "prior_completeness"),
         (dict(missing_pm_sigma_mas_yr=-3), "missing_pm_sigma_mas_yr"),
+        (dict(target_false_rate=0.0), "target_false_rate"),
+        (dict(target_false_rate=1.0), "target_false_rate"),
+        (dict(target_false_rate=-0.01), "target_false_rate"),
+        (dict(target_false_rate=float("nan")), "target_false_rate"),
+        (dict(target_false_rate="0.01"), "target_false_rate"),
+        (dict(target_false_rate=True), "target_false_rate"),
     ],
 )
 def test_validation_names_the_field(kwargs, name):

@@ -22,6 +22,14 @@ from .partition import (
 )
 from .separation import separation_arcsec
 from .bayes import ln_bayes_factor, nway_probabilities, posterior_single, prior_from_density
+from .calibration import (
+    DEFAULT_CUT_GRID,
+    PAnyCalibration,
+    calibrate_p_any_cut,
+    control_p_any_per_source,
+    false_selection_curve,
+    false_selection_rate,
+)
 from .control import FalseMatchSummary, control_radio_frame, false_match_rate, offset_radec
 from .density import annulus_area_arcsec2, expected_chance_count, local_density, p_chance
 from .match import (
@@ -37,6 +45,12 @@ from .match import (
 from .run import ENRICHED_PAIR_SCHEMA, FULL_PAIR_SCHEMA, RADIO_SUMMARY_SCHEMA, PartitionResult, crossmatch_partition
 
 __all__ = [
+    "DEFAULT_CUT_GRID",
+    "PAnyCalibration",
+    "calibrate_p_any_cut",
+    "control_p_any_per_source",
+    "false_selection_curve",
+    "false_selection_rate",
     "ENRICHED_PAIR_SCHEMA",
     "FULL_PAIR_SCHEMA",
     "FalseMatchSummary",

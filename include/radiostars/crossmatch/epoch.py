@@ -284,6 +284,34 @@ def track_bounds(
     return cra, cdec, arc / 2.0, reach
 
 
+REACH_BOUND_SLACK = 1.001  # light-time and the Doppler-induced radial term of ERFA's model: < 1e-3 relative
+
+
+def reach_bound_arcsec(
+    pmra_mas_yr: ArrayLike,
+    pmdec_mas_yr: ArrayLike,
+    ref_epoch_yr: ArrayLike,
+    epoch_lo_yr: float,
+    epoch_hi_yr: float,
+) -> FloatArray:
+    """Upper bound of how far a source with zero radial velocity moves from its catalogue place
+    at any epoch in [epoch_lo_yr, epoch_hi_yr], without propagating it.
+
+    With v_r = 0 the space velocity v is perpendicular to the line of sight r₀ at the reference
+    epoch, so after Δt the star is at r₀ + v·Δt and its angular displacement is
+    atan(|v|Δt/|r₀|) = atan(μ·Δt) ≤ μ·Δt (μ the total proper motion in rad/yr). ERFA's model adds
+    light-time corrections and a Doppler-induced radial term of relative size ~v/c < 1e-3, covered
+    by ``REACH_BOUND_SLACK``. Missing proper motions move nothing (0). Used for HEALPix margins,
+    where it replaces two rigorous propagations per row (:func:`track_bounds` gives the exact
+    reach, and handles a non-zero radial velocity).
+    """
+    pmra = np.nan_to_num(np.asarray(pmra_mas_yr, dtype=np.float64), nan=0.0)
+    pmdec = np.nan_to_num(np.asarray(pmdec_mas_yr, dtype=np.float64), nan=0.0)
+    ref = np.asarray(ref_epoch_yr, dtype=np.float64)
+    dt_yr = np.maximum(np.abs(epoch_lo_yr - ref), np.abs(epoch_hi_yr - ref))
+    return REACH_BOUND_SLACK * np.hypot(pmra, pmdec) * dt_yr / 1000.0
+
+
 # --------------------------------------------------------------------------- errors
 def propagate_sigma_mas(
     sigma_pos_mas: ArrayLike,

@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from .epoch import circular_sigma, pm_missing_mask, propagate_radec, propagate_sigma_mas, track_bounds
+from .epoch import circular_sigma, pm_missing_mask, propagate_radec, propagate_sigma_mas, reach_bound_arcsec, track_bounds
 from .params import CrossmatchParams
 from .partition import home_pixel, margin_pixels
 from .separation import arcsec_from_chord, chord_from_arcsec, radec_to_xyz, separation_arcsec
@@ -74,6 +74,7 @@ PAIR_SCHEMA: dict[str, str] = {
     "n_candidates": "int32",
 }
 
+APPROX_TRACK_MAX_ARCSEC = 0.1  # rows moving less than this use their catalogue place as track centre
 BULK_PAD_FRACTION = 0.1  # rows with half-arc <= 0.1 r_max share the bulk search
 COARSE_SAFETY_ARCSEC = 1e-3  # 1 mas slack on coarse radii (rounding of chords / arcs)
 
@@ -191,10 +192,15 @@ def prepare_optical(optical: pd.DataFrame, epoch_lo_yr: float, epoch_hi_yr: floa
     pmra, pmdec = _col(optical, "pmra_mas_yr"), _col(optical, "pmdec_mas_yr")
     plx, rv = _col(optical, "parallax_mas"), _col(optical, "rv_km_s")
     t_ref = _col(optical, "ref_epoch_yr")
-    if len(optical):
-        cra, cdec, half_arc, _ = track_bounds(ra, dec, pmra, pmdec, plx, t_ref, epoch_lo_yr, epoch_hi_yr, rv)
-    else:
-        cra, cdec, half_arc = ra, dec, np.zeros(0)
+    # slow movers (most rows) need no propagation here: every position they take lies within the
+    # reach bound μ·Δt of the catalogue place, a valid (slightly looser) centre/half-arc for the
+    # coarse search; the exact track is computed for the rest and for rows with a radial velocity
+    half_arc = reach_bound_arcsec(pmra, pmdec, t_ref, epoch_lo_yr, epoch_hi_yr)
+    cra, cdec = ra.copy(), dec.copy()
+    exact = np.flatnonzero((half_arc > APPROX_TRACK_MAX_ARCSEC) | (np.isfinite(rv) & (rv != 0.0)))
+    if exact.size:
+        cra[exact], cdec[exact], half_arc[exact], _ = track_bounds(
+            ra[exact], dec[exact], pmra[exact], pmdec[exact], plx[exact], t_ref[exact], epoch_lo_yr, epoch_hi_yr, rv[exact])
     cat = optical["catalogue"].astype(str).to_numpy(object) if "catalogue" in optical.columns else np.full(len(optical), catalogue, dtype=object)
     return PreparedOptical(
         ra_deg=ra,
@@ -226,14 +232,19 @@ def radio_home_pixels(radio: pd.DataFrame, params: CrossmatchParams) -> IntArray
 def optical_margin_arcsec(optical: pd.DataFrame, params: CrossmatchParams, epoch_lo_yr: float, epoch_hi_yr: float) -> FloatArray:
     """Per-row margin m_i = params.margin_arcsec + reach_i + 1 mas, where reach_i bounds how far
     the source moves from its catalogue place at any epoch in [epoch_lo_yr, epoch_hi_yr] (the
-    radio epoch range of the whole run)."""
+    radio epoch range of the whole run): :func:`epoch.reach_bound_arcsec` (μ·Δt, no propagation)
+    for rows without a radial velocity, the exact :func:`epoch.track_bounds` reach for the others."""
     validate_optical_frame(optical)
     if len(optical) == 0:
         return np.zeros(0)
-    _, _, _, reach = track_bounds(
-        _col(optical, "ra_deg"), _col(optical, "dec_deg"), _col(optical, "pmra_mas_yr"), _col(optical, "pmdec_mas_yr"),
-        _col(optical, "parallax_mas"), _col(optical, "ref_epoch_yr"), epoch_lo_yr, epoch_hi_yr, _col(optical, "rv_km_s"),
-    )
+    pmra, pmdec, t_ref = _col(optical, "pmra_mas_yr"), _col(optical, "pmdec_mas_yr"), _col(optical, "ref_epoch_yr")
+    reach = reach_bound_arcsec(pmra, pmdec, t_ref, epoch_lo_yr, epoch_hi_yr)
+    rv = _col(optical, "rv_km_s")
+    radial = np.flatnonzero(np.isfinite(rv) & (rv != 0.0))
+    if radial.size:
+        _, _, _, reach[radial] = track_bounds(
+            _col(optical, "ra_deg")[radial], _col(optical, "dec_deg")[radial], pmra[radial], pmdec[radial],
+            _col(optical, "parallax_mas")[radial], t_ref[radial], epoch_lo_yr, epoch_hi_yr, rv[radial])
     return params.margin_arcsec + reach + COARSE_SAFETY_ARCSEC
 
 

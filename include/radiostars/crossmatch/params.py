@@ -34,6 +34,8 @@ class CrossmatchParams:
     prior_completeness: float = 0.001
     one_to_one: bool = False
     pixel_to_margin: float = DEFAULT_PIXEL_TO_MARGIN
+    # false-selection rate the p_any cut is calibrated to on the shifted control (calibration.py)
+    target_false_rate: float = 0.01
 
     def __post_init__(self) -> None:
         self.validate()
@@ -74,6 +76,9 @@ class CrossmatchParams:
             raise ValueError(f"density_target_count: must be an int >= 1, got {self.density_target_count!r}")
         if not (0.0 < self.prior_completeness <= 1.0):
             raise ValueError(f"prior_completeness: must be in (0, 1], got {self.prior_completeness!r}")
+        tfr = self.target_false_rate
+        if isinstance(tfr, bool) or not isinstance(tfr, (int, float)) or not math.isfinite(tfr) or not (0.0 < tfr < 1.0):
+            raise ValueError(f"target_false_rate: must be a number with 0 < x < 1, got {tfr!r}")
         if not isinstance(self.one_to_one, bool):
             raise ValueError("one_to_one: must be a bool")
         if len(self.control_offsets_arcmin) == 0 or len(self.control_position_angles_deg) == 0:

@@ -16,7 +16,8 @@ import pandas as pd
 
 from .bayes import ln_bayes_factor, nway_probabilities, posterior_single, prior_from_density
 from .density import expected_chance_count, local_density, p_chance
-from .match import PAIR_SCHEMA, _sigma_opt_arcsec, match_partition, match_radius_arcsec, prepare_optical, radio_home_pixels, validate_radio_frame
+from .match import (PAIR_SCHEMA, PreparedOptical, _sigma_opt_arcsec, match_partition, match_radius_arcsec,
+                    prepare_optical, radio_home_pixels, validate_radio_frame)
 from .params import CrossmatchParams
 from .separation import radec_to_xyz
 
@@ -52,7 +53,7 @@ class PartitionResult:
 
 def crossmatch_partition(
     radio: pd.DataFrame,
-    optical: pd.DataFrame,
+    optical: pd.DataFrame | PreparedOptical,
     params: CrossmatchParams,
     *,
     partition_pixel: int | None = None,
@@ -63,6 +64,10 @@ def crossmatch_partition(
 
     ``match_radius_arcsec`` in the radio summary uses σ² = σ_radio² + σ_sys² + σ̃_opt², σ̃_opt being
     the median optical error at the median radio epoch of the partition.
+
+    ``optical`` may be a :class:`PreparedOptical` (prepared once for an epoch range covering these
+    radio rows) so that the real and the shifted-control radio rows of one partition share the
+    optical tracks and KD-tree.
     """
     if not isinstance(params, CrossmatchParams):
         raise ValueError(f"params: expected CrossmatchParams, got {type(params).__name__}")
@@ -70,12 +75,15 @@ def crossmatch_partition(
     home = radio["healpix"].to_numpy(np.int64) if "healpix" in radio.columns else radio_home_pixels(radio, params)
     sel = np.arange(len(radio)) if partition_pixel is None else np.flatnonzero(home == partition_pixel)
     r = radio.iloc[sel].assign(healpix=home[sel])
-    if len(r):
+    if isinstance(optical, PreparedOptical):
+        opt = optical
+    elif len(r):
         opt = prepare_optical(optical, float(r["epoch_yr"].min()), float(r["epoch_yr"].max()), catalogue)
     else:
         opt = None
     if opt is None or opt.optical_id.size == 0:
-        pairs = match_partition(r, optical, params, partition_pixel=partition_pixel, catalogue=catalogue)
+        empty = optical if isinstance(optical, pd.DataFrame) else pd.DataFrame({c: [] for c in ("optical_id", "ra_deg", "dec_deg", "ref_epoch_yr", "ra_error_mas", "dec_error_mas")})
+        pairs = match_partition(r, empty, params, partition_pixel=partition_pixel, catalogue=catalogue)
         n = np.zeros(len(r), np.int64)
         rho = np.zeros(len(r))
         frac = 1.0

@@ -8,8 +8,13 @@ the rule ingestion validation applies). Rows without a usable position are skipp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from radiostars.config import Settings
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 # Julian year of MJD: J2000.0 = MJD 51544.5, 365.25 days per Julian year
 MJD_J2000 = 51544.5
@@ -25,28 +30,32 @@ class InputError(ValueError):
     """The requested input cannot be read (no committed data, unknown catalogue)."""
 
 
-@dataclass
-class Snapshot:
-    df: object  # pyspark DataFrame
-    rows_total: int
-    rows_skipped_no_position: int
-
-
 def read_committed(spark, settings: Settings, table: str, lake_prefix: str = ""):
-    """Union of the Parquet files listed by the table's effective manifests, as current state."""
+    """Current state of ``table`` from the Parquet files of its effective manifests.
+
+    Several effective manifests (incremental ingests on top of a full refresh) stack versions of
+    a row: keep the latest version per row_id, drop soft-deleted rows, one row per catalogue id
+    (smallest row_id). One manifest alone needs no window (two shuffles of the whole table at
+    10^8 rows): a batch is extracted by keyset on the primary key (row_ids unique) and ingestion
+    validation quarantines a second live row with the same catalogue id (``duplicate_id``), so only
+    the soft-delete filter applies.
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from radiostars.ingest.manifest import snapshot_uris
+    from radiostars.ingest.manifest import effective_manifests
 
-    uris = snapshot_uris(settings, table, lake_prefix)
+    manifests = effective_manifests(settings, table, lake_prefix)
+    uris = [settings.lake_uri(f["key"], scheme="s3a") for m in manifests for f in m["files"]]
     if not uris:
         raise InputError(f"no committed data for {table} in s3://{settings.lake_bucket}/{lake_prefix}raw/{table}/: "
                          "run the catalogue_ingestion DAG (or `radiostars generate-scale`) first")
     raw = spark.read.parquet(*uris)
+    live = ~F.coalesce(F.col("deleted").cast("boolean"), F.lit(False)) if "deleted" in raw.columns else F.lit(True)
+    if len(manifests) == 1:
+        return raw.filter(live)
     latest = Window.partitionBy("row_id").orderBy(F.col("updated_at").desc())
-    current = (raw.withColumn("_v", F.row_number().over(latest)).filter("_v = 1").drop("_v")
-               .filter(~F.coalesce(F.col("deleted").cast("boolean"), F.lit(False))))
+    current = raw.withColumn("_v", F.row_number().over(latest)).filter("_v = 1").drop("_v").filter(live)
     one_per_id = Window.partitionBy(ID_COLUMN[table]).orderBy("row_id")
     return current.withColumn("_k", F.row_number().over(one_per_id)).filter("_k = 1").drop("_k")
 
@@ -62,24 +71,30 @@ def _finite(column: str):
     return F.col(column).isNotNull() & ~F.isnan(column)
 
 
-def _split_usable(df, usable) -> tuple[object, int, int]:
-    """Keep rows where `usable` holds; return (kept, rows in, rows skipped) — nothing dropped silently."""
-    from pyspark.sql import functions as F
+@dataclass
+class RadioSnapshot:
+    """The usable radio rows on the driver (a radio catalogue is small: 10^5–10^6 rows)."""
 
-    df = df.withColumn("_ok", F.coalesce(usable, F.lit(False))).cache()
-    counts = {row["_ok"]: row["count"] for row in df.groupBy("_ok").count().collect()}
-    return df.filter("_ok").drop("_ok"), sum(counts.values()), counts.get(False, 0)
-
-
-def _position_ok(ra: str, dec: str):
-    from pyspark.sql import functions as F
-
-    return (_finite(ra) & _finite(dec) & (F.col(ra) >= 0) & (F.col(ra) < 360)
-            & (F.col(dec) >= -90) & (F.col(dec) <= 90))
+    frame: "pd.DataFrame"  # radio_sources columns + radio_id, sigma_radio_arcsec, epoch_yr
+    rows_total: int
+    rows_skipped_no_position: int
 
 
-def radio_snapshot(spark, settings: Settings, lake_prefix: str = "") -> Snapshot:
-    """radio_id, ra_deg, dec_deg, sigma_radio_arcsec (circularised), epoch_yr + the catalogue columns."""
+def usable_radio_mask(frame) -> "np.ndarray":
+    """Rows with a position on the sphere, a positive finite circularised σ and a finite epoch."""
+    import numpy as np
+
+    ra = frame["ra_deg"].to_numpy(float, na_value=np.nan)
+    dec = frame["dec_deg"].to_numpy(float, na_value=np.nan)
+    sig = frame["sigma_radio_arcsec"].to_numpy(float, na_value=np.nan)
+    ep = frame["epoch_yr"].to_numpy(float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return (np.isfinite(ra) & np.isfinite(dec) & (ra >= 0) & (ra < 360) & (dec >= -90) & (dec <= 90)
+                & np.isfinite(sig) & (sig > 0) & np.isfinite(ep))
+
+
+def radio_snapshot(spark, settings: Settings, lake_prefix: str = "") -> RadioSnapshot:
+    """Read the committed radio catalogue once and bring it to the driver; skipped rows are counted."""
     from pyspark.sql import functions as F
 
     df = read_committed(spark, settings, "radio_sources", lake_prefix)
@@ -87,14 +102,16 @@ def radio_snapshot(spark, settings: Settings, lake_prefix: str = "") -> Snapshot
             .withColumn("sigma_radio_arcsec",
                         F.sqrt((F.col("ra_err_arcsec") ** 2 + F.col("dec_err_arcsec") ** 2) / 2.0))
             .withColumn("epoch_yr", 2000.0 + (F.col("obs_epoch_mjd") - MJD_J2000) / DAYS_PER_JULIAN_YEAR))
-    usable = (_position_ok("ra_deg", "dec_deg") & _finite("sigma_radio_arcsec")
-              & (F.col("sigma_radio_arcsec") > 0) & _finite("epoch_yr"))
-    df, total, skipped = _split_usable(df, usable)
-    return Snapshot(df, total, skipped)
+    frame = df.toPandas()
+    ok = usable_radio_mask(frame)
+    return RadioSnapshot(frame[ok].reset_index(drop=True), len(frame), int((~ok).sum()))
 
 
-def optical_snapshot(spark, settings: Settings, catalogue: str, lake_prefix: str = "") -> Snapshot:
-    """optical_id, ra_deg, dec_deg, ref_epoch_yr, errors (mas), pm (mas/yr), parallax (mas), catalogue."""
+def optical_snapshot(spark, settings: Settings, catalogue: str, lake_prefix: str = ""):
+    """Lazy DataFrame in the match library's column names (``OPTICAL_COLUMNS`` of
+    :mod:`radiostars.engine.partitioned_match`): optical_id, ra_deg, dec_deg, ref_epoch_yr, errors
+    (mas), pm (mas/yr), parallax (mas), mag, colour, is_synthetic. Missing position errors become
+    ``MISSING_POSITION_ERROR_MAS``; rows without a usable position are counted in the match pass."""
     from pyspark.sql import functions as F
 
     if catalogue not in OPTICAL_CATALOGUES:
@@ -123,6 +140,4 @@ def optical_snapshot(spark, settings: Settings, catalogue: str, lake_prefix: str
     for column in ("ra_error_mas", "dec_error_mas"):
         df = df.withColumn(column, F.when(_finite(column) & (F.col(column) > 0), F.col(column))
                            .otherwise(F.lit(MISSING_POSITION_ERROR_MAS)))
-    df = df.withColumn("catalogue", F.lit(catalogue))
-    df, total, skipped = _split_usable(df, _position_ok("ra_deg", "dec_deg") & _finite("ref_epoch_yr"))
-    return Snapshot(df, total, skipped)
+    return df

@@ -1,11 +1,25 @@
-"""The cross-match on Spark: HEALPix partitions with margins, one pandas call per partition.
+"""The cross-match on Spark in one pass over each optical catalogue: HEALPix partitions with margins.
 
-Radio rows go to their home pixel; optical rows go to their home pixel *and* every neighbouring pixel
-they lie within a margin of (margin ≥ search radius + density annulus + proper-motion reach over the
-radio epochs). Each partition is matched by :func:`radiostars.crossmatch.run.crossmatch_partition`,
-which emits pairs only for radio rows whose home pixel is the partition — so every pair is found
-exactly once across pixel edges, the RA 0/360 seam and the poles. The join is a co-group on the pixel
-key: no cartesian product, cost ~ linear in rows.
+Shape (why: the radio catalogue is small — 10^5–10^6 rows — and the optical one is huge):
+
+1. The radio rows and their shifted-control copies are prepared on the driver (home pixel at
+   ``params.healpix_order``) and broadcast, grouped by home pixel ("targets").
+2. ``mapInPandas`` over the optical rows: each row goes to its home pixel *and* every neighbouring
+   pixel it lies within a margin of (margin ≥ search radius + density annulus + proper-motion reach
+   over the radio epochs, :func:`radiostars.crossmatch.match.optical_partition_membership`); copies
+   into pixels without a target are dropped here, before the shuffle. Rows without a usable
+   position are counted, not matched (pseudo-rows with ``healpix`` = ``SKIPPED_KEY``), and every
+   batch reports its row count (``TALLY_KEY``) — exact counts from the same single pass.
+3. ``groupBy(healpix).applyInPandas``: per pixel, the optical rows are prepared once (tracks over
+   the radio epochs, one KD-tree) and matched with the pixel's real radio rows and with its control
+   rows (:func:`radiostars.crossmatch.run.crossmatch_partition`); pairs are emitted only for radio
+   rows whose home pixel is this pixel, so every pair is found exactly once across pixel edges, the
+   RA 0/360 seam and the poles. No cartesian product: one shuffle of the optical rows that fall in
+   pixels holding radio sources, cost ~ linear in rows.
+
+The group function returns one ``RECORD_SCHEMA`` frame whose ``record`` column says what a row is:
+``pair``, ``control_pair``, ``optical`` (a matched optical row with its catalogue columns),
+``partition`` (per-pixel sizes and chance-match sums), ``skipped`` / ``tally`` (counts).
 """
 
 from __future__ import annotations
@@ -15,112 +29,173 @@ import pandas as pd
 
 from radiostars.crossmatch.params import CrossmatchParams
 
-# numpy/pandas dtype -> Spark SQL type name, for applyInPandas output schemas
+# numpy/pandas dtype -> Spark SQL type name, for mapInPandas/applyInPandas output schemas
 _SPARK_TYPE = {"object": "string", "int64": "bigint", "int32": "int", "float64": "double", "bool": "boolean"}
-
-RADIO_COLUMNS = ["radio_id", "ra_deg", "dec_deg", "sigma_radio_arcsec", "epoch_yr", "healpix"]
-OPTICAL_COLUMNS = ["optical_id", "ra_deg", "dec_deg", "ref_epoch_yr", "ra_error_mas", "dec_error_mas",
-                   "pmra_mas_yr", "pmdec_mas_yr", "parallax_mas", "pmra_error_mas_yr", "pmdec_error_mas_yr",
-                   "catalogue"]
-
-
 _NULLABLE = {"int64": "Int64", "int32": "Int32", "bool": "boolean", "float64": "float64", "object": "object"}
+
+SKIPPED_KEY = -1  # pseudo-pixel of the per-batch count of rows without a usable position
+TALLY_KEY = -2  # pseudo-pixel of the per-batch count of rows read
+
+TARGET_COLUMNS = ["radio_id", "ra_deg", "dec_deg", "sigma_radio_arcsec", "epoch_yr", "healpix", "control_offset"]
+
+# optical columns carried through the shuffle (the match needs the astrometry; mag/colour/is_synthetic
+# and parallax_error go to the run's optical/ output for the matched rows)
+OPTICAL_COLUMNS: dict[str, str] = {
+    "optical_id": "int64", "ra_deg": "float64", "dec_deg": "float64", "ref_epoch_yr": "float64",
+    "ra_error_mas": "float64", "dec_error_mas": "float64", "pmra_mas_yr": "float64", "pmdec_mas_yr": "float64",
+    "parallax_mas": "float64", "parallax_error_mas": "float64", "pmra_error_mas_yr": "float64",
+    "pmdec_error_mas_yr": "float64", "mag": "float64", "colour": "float64", "is_synthetic": "bool",
+}
+EXPLODED_COLUMNS: dict[str, str] = {**OPTICAL_COLUMNS, "healpix": "int64"}
+
+# per-pixel summary columns of `partition` records
+PARTITION_COLUMNS: dict[str, str] = {
+    "part_radio_rows": "int64", "part_control_rows": "int64", "part_optical_rows": "int64",
+    "expected_chance_sum": "float64", "control_expected_chance_sum": "float64", "count": "int64",
+}
 
 
 def spark_schema(columns: dict[str, str]) -> str:
     return ", ".join(f"`{name}` {_SPARK_TYPE[dtype]}" for name, dtype in columns.items())
 
 
-def partition_output_columns() -> dict[str, str]:
-    """One schema for both outputs of a partition: `record` = 'pair' or 'radio' (per-source summary)."""
-    from radiostars.crossmatch.run import FULL_PAIR_SCHEMA, RADIO_SUMMARY_SCHEMA
+def record_columns() -> dict[str, str]:
+    """The one output schema of the group function (see module docstring)."""
+    from radiostars.crossmatch.run import FULL_PAIR_SCHEMA
 
-    columns = {"record": "object", **FULL_PAIR_SCHEMA}
-    for name, dtype in RADIO_SUMMARY_SCHEMA.items():
-        columns.setdefault(name, dtype)
+    columns = {"record": "object", **FULL_PAIR_SCHEMA, "radio_ra_deg": "float64", "radio_dec_deg": "float64",
+               "control_offset": "int32"}
+    columns.update({f"opt_{name}": dtype for name, dtype in OPTICAL_COLUMNS.items() if name != "optical_id"})
+    columns.update(PARTITION_COLUMNS)
     return columns
 
 
-def with_home_pixel(radio_df, order: int):
-    """Add `healpix`: the radio source's home pixel (nested) at `order`."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.functions import pandas_udf
+def radio_targets(radio: pd.DataFrame, params: CrossmatchParams) -> pd.DataFrame:
+    """Real radio rows (``control_offset`` = −1) and their shifted copies (k ≥ 0), with home pixels."""
+    from radiostars.crossmatch.control import control_radio_frame
+    from radiostars.crossmatch.partition import home_pixel
 
-    @pandas_udf("long")
-    def home(ra: pd.Series, dec: pd.Series) -> pd.Series:
-        from radiostars.crossmatch.partition import home_pixel
-
-        return pd.Series(home_pixel(ra.to_numpy(float), dec.to_numpy(float), order))
-
-    return radio_df.withColumn("healpix", home(F.col("ra_deg"), F.col("dec_deg")))
-
-
-def control_radio(radio_df, params: CrossmatchParams):
-    """Shifted copies of the radio sources (several offsets ≫ radius), re-partitioned."""
-    offsets = [(arcmin * 60.0, pa) for arcmin in params.control_offsets_arcmin
-               for pa in params.control_position_angles_deg]
-    base = radio_df.select("radio_id", "ra_deg", "dec_deg", "sigma_radio_arcsec", "epoch_yr")
-    schema = "radio_id string, ra_deg double, dec_deg double, sigma_radio_arcsec double, epoch_yr double, control_offset int"
-
-    def shift(batches):
-        from radiostars.crossmatch.control import control_radio_frame
-
-        for pdf in batches:
-            if len(pdf):
-                out = control_radio_frame(pdf, offsets)
-                yield out[["radio_id", "ra_deg", "dec_deg", "sigma_radio_arcsec", "epoch_yr", "control_offset"]]
-
-    return with_home_pixel(base.mapInPandas(shift, schema), params.healpix_order), len(offsets)
+    base = radio[["radio_id", "ra_deg", "dec_deg", "sigma_radio_arcsec", "epoch_yr"]].copy()
+    base["radio_id"] = base["radio_id"].astype(str)
+    base["control_offset"] = np.int32(-1)
+    if len(base):
+        control = control_radio_frame(base.drop(columns="control_offset"), params.control_offsets())
+        targets = pd.concat([base, control[base.columns]], ignore_index=True)
+    else:
+        targets = base
+    targets["healpix"] = (home_pixel(targets["ra_deg"].to_numpy(float), targets["dec_deg"].to_numpy(float),
+                                     params.healpix_order) if len(targets) else np.zeros(0, np.int64))
+    return targets[TARGET_COLUMNS]
 
 
-def optical_with_margins(optical_df, params: CrossmatchParams, epoch_lo_yr: float, epoch_hi_yr: float):
-    """Each optical row once per pixel it must be visible from (home + margin copies)."""
-    columns = OPTICAL_COLUMNS
-    schema = ("optical_id bigint, ra_deg double, dec_deg double, ref_epoch_yr double, ra_error_mas double, "
-              "dec_error_mas double, pmra_mas_yr double, pmdec_mas_yr double, parallax_mas double, "
-              "pmra_error_mas_yr double, pmdec_error_mas_yr double, catalogue string, healpix bigint")
+def targets_by_pixel(targets: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    """{pixel: its targets} — the broadcast the group function looks its radio rows up in."""
+    return {int(pixel): frame.reset_index(drop=True) for pixel, frame in targets.groupby("healpix", sort=True)}
+
+
+def explode_optical(optical_df, target_pixels: np.ndarray, params: CrossmatchParams,
+                    epoch_lo_yr: float, epoch_hi_yr: float):
+    """Each usable optical row once per pixel with targets it must be visible from (home + margins)."""
+    wanted = np.unique(np.asarray(target_pixels, dtype=np.int64))
+    names = list(OPTICAL_COLUMNS)
 
     def explode(batches):
         from radiostars.crossmatch.match import optical_partition_membership
 
         for pdf in batches:
-            if not len(pdf):
+            n = len(pdf)
+            if not n:
                 continue
             pdf = pdf.reset_index(drop=True)
-            rows, pixels = optical_partition_membership(pdf, params, epoch_lo_yr, epoch_hi_yr)
-            out = pdf.iloc[rows].reset_index(drop=True)
-            out["healpix"] = pixels.astype(np.int64)
-            yield out
+            ra = pdf["ra_deg"].to_numpy(float, na_value=np.nan)
+            dec = pdf["dec_deg"].to_numpy(float, na_value=np.nan)
+            ref = pdf["ref_epoch_yr"].to_numpy(float, na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                ok = (np.isfinite(ra) & np.isfinite(dec) & (ra >= 0) & (ra < 360) & (dec >= -90) & (dec <= 90)
+                      & np.isfinite(ref))
+            counts = _count_rows([(TALLY_KEY, n), (SKIPPED_KEY, int(n - ok.sum()))], names)
+            usable = pdf[ok].reset_index(drop=True)
+            if len(usable) and wanted.size:
+                rows, pixels = optical_partition_membership(usable, params, epoch_lo_yr, epoch_hi_yr)
+                keep = np.isin(pixels, wanted)
+                out = usable.iloc[rows[keep]].reset_index(drop=True)
+                out["healpix"] = pixels[keep].astype(np.int64)
+                yield pd.concat([out, counts], ignore_index=True)
+            else:
+                yield counts
 
-    return optical_df.select(*columns).mapInPandas(explode, schema)
+    return optical_df.select(*names).mapInPandas(explode, spark_schema(EXPLODED_COLUMNS))
 
 
-def match_partitions(radio_df, optical_df, params: CrossmatchParams, catalogue: str):
-    """Co-group by pixel and run the per-partition match; returns the combined record frame."""
-    columns = partition_output_columns()
-    schema = spark_schema(columns)
+def _count_rows(counts: list[tuple[int, int]], names: list[str]) -> pd.DataFrame:
+    """Pseudo-rows carrying a count in ``optical_id`` under a negative pseudo-pixel key."""
+    frame = pd.DataFrame({name: pd.Series([None] * len(counts), dtype=_NULLABLE[OPTICAL_COLUMNS[name]])
+                          for name in names})
+    frame["optical_id"] = pd.array([c for _, c in counts], dtype="Int64")
+    frame["healpix"] = np.array([k for k, _ in counts], dtype=np.int64)
+    return frame
 
-    def match(key, radio: pd.DataFrame, optical: pd.DataFrame) -> pd.DataFrame:
+
+def _as_records(frame: pd.DataFrame, record: str, columns: dict[str, str]) -> pd.DataFrame:
+    """``frame`` in the record schema: every column present, in nullable dtypes — a plain concat
+    would turn int64 ids (Gaia source_ids ~ 6e18 > 2**53) into float64 and round them."""
+    out = {}
+    for column, dtype in columns.items():
+        nullable = _NULLABLE.get(dtype, dtype)
+        if column == "record":
+            out[column] = pd.Series([record] * len(frame), dtype=object)
+        elif column in frame.columns:
+            out[column] = frame[column].astype(nullable).reset_index(drop=True)
+        else:
+            out[column] = pd.Series(pd.array([None] * len(frame), dtype=nullable))
+    return pd.DataFrame(out)
+
+
+def match_pixels(exploded_df, targets_broadcast, params: CrossmatchParams, catalogue: str):
+    """Group the exploded optical rows by pixel and match each group with the pixel's targets."""
+    columns = record_columns()
+
+    def match(key, optical):
+        from radiostars.crossmatch.match import prepare_optical
         from radiostars.crossmatch.run import crossmatch_partition
 
-        if radio.empty:
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
         pixel = int(key[0])
-        result = crossmatch_partition(radio, optical, params, partition_pixel=pixel, catalogue=catalogue,
+        if pixel in (SKIPPED_KEY, TALLY_KEY):
+            total = int(optical["optical_id"].sum())
+            return _as_records(pd.DataFrame({"healpix": [pixel], "count": [total], "catalogue": [catalogue]}),
+                               "skipped" if pixel == SKIPPED_KEY else "tally", columns)
+        targets = targets_broadcast.value.get(pixel)
+        if targets is None or targets.empty:  # cannot happen: explode keeps only target pixels
+            return _as_records(pd.DataFrame(), "pair", columns)
+        optical = optical.assign(catalogue=catalogue)
+        opt = prepare_optical(optical, float(targets["epoch_yr"].min()), float(targets["epoch_yr"].max()), catalogue)
+        # real and shifted-control rows in one call: they share the optical tracks, the KD-tree and
+        # the density pilot; pairs and densities are per radio row, so nothing mixes
+        result = crossmatch_partition(targets, opt, params, partition_pixel=pixel, catalogue=catalogue,
                                       density_seed=pixel)
-        # give both record kinds every column, in nullable dtypes, *before* concatenating: a plain
-        # concat would turn int64 ids (Gaia source_ids ~ 6e18 > 2**53) into float64 and round them
+        lookup = targets.set_index("radio_id")
+        summary_is_real = lookup["control_offset"].reindex(result.radio["radio_id"]).to_numpy() < 0
+        is_real = targets["control_offset"].to_numpy() < 0
+        sums = {"pair": float(result.radio["expected_chance"][summary_is_real].sum()),
+                "control_pair": float(result.radio["expected_chance"][~summary_is_real].sum())}
         frames = []
-        for frame, record in ((result.pairs, "pair"), (result.radio, "radio")):
-            frame = frame.assign(record=record)
-            for column, dtype in columns.items():
-                nullable = _NULLABLE.get(dtype, dtype)
-                frame[column] = (frame[column].astype(nullable) if column in frame.columns
-                                 else pd.Series(pd.array([None] * len(frame), dtype=nullable), index=frame.index))
-            frames.append(frame[list(columns)])
-        out = pd.concat(frames, ignore_index=True)
-        return out[list(columns)]
+        pairs = result.pairs
+        if len(pairs):
+            pairs = pairs.assign(radio_ra_deg=lookup["ra_deg"].reindex(pairs["radio_id"]).to_numpy(),
+                                 radio_dec_deg=lookup["dec_deg"].reindex(pairs["radio_id"]).to_numpy(),
+                                 control_offset=lookup["control_offset"].reindex(pairs["radio_id"]).to_numpy())
+            real_pairs = pairs[pairs["control_offset"] < 0]
+            frames.append(_as_records(real_pairs, "pair", columns))
+            frames.append(_as_records(pairs[pairs["control_offset"] >= 0], "control_pair", columns))
+            matched = optical[optical["optical_id"].isin(real_pairs["optical_id"])].drop_duplicates("optical_id")
+            matched = matched.rename(columns={c: f"opt_{c}" for c in OPTICAL_COLUMNS if c != "optical_id"})
+            frames.append(_as_records(matched, "optical", columns))
+        partition = pd.DataFrame({
+            "healpix": [pixel], "part_radio_rows": [int(is_real.sum())], "part_control_rows": [int((~is_real).sum())],
+            "part_optical_rows": [len(optical)], "expected_chance_sum": [sums["pair"]],
+            "control_expected_chance_sum": [sums["control_pair"]], "catalogue": [catalogue],
+        })
+        frames.append(_as_records(partition, "partition", columns))
+        return pd.concat(frames, ignore_index=True)
 
-    grouped_radio = radio_df.select(*RADIO_COLUMNS).groupBy("healpix")
-    grouped_optical = optical_df.groupBy("healpix")
-    return grouped_radio.cogroup(grouped_optical).applyInPandas(match, schema)
+    return exploded_df.groupBy("healpix").applyInPandas(match, spark_schema(columns))

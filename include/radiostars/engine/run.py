@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 from radiostars.config import Settings
 from radiostars.crossmatch.params import CrossmatchParams
+import numpy as np
+
 from radiostars.engine.inputs import OPTICAL_CATALOGUES, optical_snapshot, radio_snapshot
-from radiostars.engine.partitioned_match import (control_radio, match_partitions, optical_with_margins,
-                                                 with_home_pixel)
+from radiostars.engine.partitioned_match import (OPTICAL_COLUMNS, PARTITION_COLUMNS, explode_optical, match_pixels,
+                                                 radio_targets, targets_by_pixel)
 
 MARKER = "_SUCCESS"
 
@@ -101,10 +103,24 @@ def _distribution(values: list[int]) -> dict:
             "total": sum(ordered)}
 
 
+def _union(frames):
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.unionByName(frame)
+    return out
+
+
 def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) -> dict:
-    """Execute one run end to end and commit it; returns metrics (also written to metrics.json)."""
+    """Execute one run end to end and commit it; returns metrics (also written to metrics.json).
+
+    Spark work: one read of the radio catalogue (to the driver), then per optical catalogue one pass
+    (explode with margins → shuffle by pixel → match real and control rows per pixel), cached as
+    records; the outputs and metrics are small derivations of those records.
+    """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
+
+    from radiostars.crossmatch.calibration import calibrate_p_any_cut
 
     request.validate()
     params = request.params
@@ -118,70 +134,55 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
         log(f"cleared {cleared} objects left under {prefix}")
     timings: dict[str, float] = {}
     t0 = time.monotonic()
+    uri = lambda name: settings.lake_uri(prefix + name)  # noqa: E731
 
+    # -- radio side, on the driver
     radio = radio_snapshot(spark, settings, request.lake_prefix)
-    radio_df = with_home_pixel(radio.df, params.healpix_order).cache()
-    n_radio = radio_df.count()
-    epochs = radio_df.agg(F.min("epoch_yr").alias("lo"), F.max("epoch_yr").alias("hi")).first()
+    n_radio = len(radio.frame)
+    targets = radio_targets(radio.frame, params)
+    n_offsets = len(params.control_offsets())
+    epoch_lo, epoch_hi = ((float(radio.frame["epoch_yr"].min()), float(radio.frame["epoch_yr"].max()))
+                          if n_radio else (2016.0, 2016.0))
+    by_pixel = targets_by_pixel(targets)
+    broadcast = spark.sparkContext.broadcast(by_pixel)
     log(f"radio snapshot: {n_radio} usable sources, {radio.rows_skipped_no_position} skipped "
-        f"(no usable position/error/epoch)")
+        f"(no usable position/error/epoch); {len(targets) - n_radio} control copies ({n_offsets} offsets); "
+        f"{len(by_pixel)} order-{params.healpix_order} pixels hold targets; epochs {epoch_lo:.3f}–{epoch_hi:.3f}")
+    timings["radio_s"] = time.monotonic() - t0
+
+    # -- one pass per optical catalogue; everything downstream reads the cached records
+    t1 = time.monotonic()
+    per_catalogue = []
+    for catalogue in request.catalogues:
+        optical = optical_snapshot(spark, settings, catalogue, request.lake_prefix)
+        exploded = explode_optical(optical, np.fromiter(by_pixel, np.int64, len(by_pixel)), params, epoch_lo, epoch_hi)
+        per_catalogue.append(match_pixels(exploded, broadcast, params, catalogue))
+    records = _union(per_catalogue).cache()
+    summary = records.filter(F.col("record").isin("partition", "skipped", "tally")).select(
+        "record", "catalogue", "healpix", *PARTITION_COLUMNS).toPandas()
+    timings["match_s"] = time.monotonic() - t1
+    parts = summary[summary["record"] == "partition"]
     metrics: dict = {"run_id": request.run_id, "params": params.to_dict(), "catalogues": list(request.catalogues),
                      "radio": {"rows": radio.rows_total, "usable": n_radio,
                                "skipped_no_position": radio.rows_skipped_no_position},
                      "optical": {}}
-    timings["snapshots_radio_s"] = time.monotonic() - t0
-    uri = lambda name: settings.lake_uri(prefix + name)  # noqa: E731
-
-    if n_radio == 0:
-        epoch_lo = epoch_hi = 2016.0
-    else:
-        epoch_lo, epoch_hi = float(epochs["lo"]), float(epochs["hi"])
-    control_df, n_offsets = control_radio(radio_df, params)
-    control_df = control_df.cache()
-    # only pixels that hold a (real or shifted) radio source are matched: an all-sky optical catalogue
-    # would otherwise hand the co-group tens of thousands of pixels with nothing to match
-    radio_pixels = sorted({row["healpix"] for row in radio_df.select("healpix").union(
-        control_df.select("healpix")).distinct().collect()})
-
-    pair_frames, summary_frames, control_pair_frames, control_summary_frames, optical_frames = [], [], [], [], []
+    metrics["optical"] = {catalogue: {} for catalogue in request.catalogues}
+    _attribute_counts(summary, request.catalogues, metrics)
     for catalogue in request.catalogues:
-        t1 = time.monotonic()
-        optical = optical_snapshot(spark, settings, catalogue, request.lake_prefix)
-        parts = (optical_with_margins(optical.df, params, epoch_lo, epoch_hi)
-                 .filter(F.col("healpix").isin(radio_pixels)).cache())
-        per_pixel = parts.groupBy("healpix").count().collect()
-        log(f"{catalogue}: {optical.rows_total - optical.rows_skipped_no_position} usable rows "
-            f"({optical.rows_skipped_no_position} skipped), {sum(r['count'] for r in per_pixel)} "
-            f"with margin copies in the {len(per_pixel)} pixels holding radio sources")
-        records = match_partitions(radio_df, parts, params, catalogue).cache()
-        control = match_partitions(control_df, parts, params, catalogue).cache()
-        pair_frames.append(records.filter("record = 'pair'"))
-        summary_frames.append(records.filter("record = 'radio'").withColumn("catalogue", F.lit(catalogue)))
-        control_pair_frames.append(control.filter("record = 'pair'"))
-        control_summary_frames.append(control.filter("record = 'radio'"))
-        optical_frames.append(optical.df)
-        metrics["optical"][catalogue] = {
-            "rows": optical.rows_total, "skipped_no_position": optical.rows_skipped_no_position,
-            "partition_rows_with_margins": _distribution([r["count"] for r in per_pixel]),
-        }
-        timings[f"match_{catalogue}_s"] = time.monotonic() - t1
+        mine = parts[parts["catalogue"] == catalogue]
+        metrics["optical"][catalogue]["partition_rows_with_margins"] = _distribution(
+            [int(v) for v in mine["part_optical_rows"]])
+        log(f"{catalogue}: {metrics['optical'][catalogue]['rows']} rows read "
+            f"({metrics['optical'][catalogue]['skipped_no_position']} skipped: no usable position), "
+            f"{int(mine['part_optical_rows'].sum())} with margin copies in {len(mine)} pixels holding targets")
 
-    def union(frames):
-        out = frames[0]
-        for frame in frames[1:]:
-            out = out.unionByName(frame)
-        return out
-
+    # -- outputs
     t2 = time.monotonic()
-    # rank across catalogues: a bright star is in both Gaia and Hipparcos
     by_source = Window.partitionBy("radio_id").orderBy("sep_sigma", "sep_arcsec", "catalogue", "optical_id")
-    pairs = (union(pair_frames).withColumnRenamed("rank", "rank_in_catalogue")
+    pairs = (records.filter("record = 'pair'").withColumnRenamed("rank", "rank_in_catalogue")
              .withColumnRenamed("n_candidates", "n_candidates_in_catalogue")
              .withColumn("rank", F.row_number().over(by_source).cast("int"))
-             .withColumn("n_candidates", F.count("*").over(Window.partitionBy("radio_id")).cast("int")))
-    radio_cols = radio_df.select(F.col("radio_id"), F.col("ra_deg").alias("radio_ra_deg"),
-                                 F.col("dec_deg").alias("radio_dec_deg"))
-    pairs = (pairs.join(radio_cols, "radio_id")
+             .withColumn("n_candidates", F.count("*").over(Window.partitionBy("radio_id")).cast("int"))
              .select(F.lit(request.run_id).alias("run_id"), F.col("radio_id").alias("radio_source_name"),
                      F.col("catalogue").alias("optical_catalogue"), "optical_id", "radio_ra_deg", "radio_dec_deg",
                      "radio_epoch_yr", F.col("ra_opt_deg").alias("optical_ra_deg"),
@@ -194,46 +195,55 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
     pairs = spark.read.parquet(uri("pairs"))
     pairs.filter("rank = 1").coalesce(2).write.mode("overwrite").parquet(uri("best"))
 
-    radio_out = radio_df.drop("radio_id")
-    radio_out.coalesce(2).write.mode("overwrite").parquet(uri("radio"))
-    matched_ids = pairs.select(F.col("optical_catalogue").alias("catalogue"), "optical_id").distinct()
-    union(optical_frames).join(matched_ids, ["catalogue", "optical_id"], "left_semi") \
-        .coalesce(2).write.mode("overwrite").parquet(uri("optical"))
+    radio_out = radio.frame.drop(columns=["radio_id"]).merge(
+        targets.loc[targets["control_offset"] < 0, ["radio_id", "healpix"]].rename(columns={"radio_id": "source_name"}),
+        on="source_name", how="left")
+    _write_frame(spark, radio_out, uri("radio"))
+    optical_rows = (records.filter("record = 'optical'").dropDuplicates(["catalogue", "optical_id"])
+                    .select("optical_id", *[F.col(f"opt_{c}").alias(c) for c in OPTICAL_COLUMNS if c != "optical_id"],
+                            "catalogue", "healpix"))
+    optical_rows.coalesce(2).write.mode("overwrite").parquet(uri("optical"))
 
-    # control: matches per shifted source, per offset; analytic expectation from the real sources
-    control_pairs = union(control_pair_frames).withColumn(
-        "offset_index", F.regexp_extract("radio_id", r"#c(\d+)$", 1).cast("int"))
-    per_offset = {r["offset_index"]: r["count"] for r in control_pairs.groupBy("offset_index").count().collect()}
-    offsets = [(arcmin * 60.0, pa) for arcmin in params.control_offsets_arcmin
-               for pa in params.control_position_angles_deg]
+    # -- control: matches per shifted source and offset; p_any calibration on the control
+    control = (records.filter("record = 'control_pair'")
+               .groupBy("radio_id", "control_offset").agg(F.count("*").alias("n"), F.max("p_any").alias("p_any"))
+               .toPandas())
+    per_offset = control.groupby("control_offset")["n"].sum().to_dict() if len(control) else {}
     control_rows = []
-    for k, (d_arcsec, pa) in enumerate(offsets):
+    for k, (d_arcsec, pa) in enumerate(params.control_offsets()):
+        matches = int(per_offset.get(k, 0))
         control_rows.append((f"c{k}", float(d_arcsec * math.sin(math.radians(pa))),
-                             float(d_arcsec * math.cos(math.radians(pa))), n_radio, int(per_offset.get(k, 0)),
-                             (per_offset.get(k, 0) / n_radio) if n_radio else 0.0))
+                             float(d_arcsec * math.cos(math.radians(pa))), n_radio, matches,
+                             (matches / n_radio) if n_radio else 0.0))
     spark.createDataFrame(control_rows, "offset_name string, offset_ra_arcsec double, offset_dec_arcsec double, "
                                         "n_radio long, n_matches long, far_per_source double") \
         .coalesce(1).write.mode("overwrite").parquet(uri("control"))
 
-    n_pairs = pairs.count()
-    n_best = pairs.filter("rank = 1").count()
-    sums = pairs.agg(F.sum("p_chance").alias("p_chance_sum")).first()
-    expected_real = union(summary_frames).agg(F.sum("expected_chance").alias("mu")).first()["mu"] or 0.0
-    expected_control = union(control_summary_frames).agg(F.sum("expected_chance").alias("mu")).first()["mu"] or 0.0
-    n_control_pairs = sum(per_offset.values())
+    stats = pairs.agg(F.count("*").alias("n"), F.sum(F.when(F.col("rank") == 1, 1).otherwise(0)).alias("best"),
+                      F.sum("p_chance").alias("p_chance_sum")).first()
+    n_control_pairs = int(sum(per_offset.values()))
     n_control_sources = n_radio * n_offsets
-    radio_sizes = [r["count"] for r in radio_df.groupBy("healpix").count().collect()]
+    calibration = None
+    if n_control_sources:
+        calibration = calibrate_p_any_cut(control["p_any"].to_numpy(float), n_control_sources,
+                                          params.target_false_rate).to_dict()
+    radio_sizes = [len(frame[frame["control_offset"] < 0]) for frame in by_pixel.values()]
     metrics.update({
-        "pairs": n_pairs, "radio_with_candidates": n_best,
-        "p_chance_sum": float(sums["p_chance_sum"] or 0.0),
+        "pairs": int(stats["n"] or 0), "radio_with_candidates": int(stats["best"] or 0),
+        "p_chance_sum": float(stats["p_chance_sum"] or 0.0),
         # expected chance matches per radio source (Σ π R² ρ over catalogues / N): analytic FAR
-        "far_analytic": (expected_real / n_radio) if n_radio else 0.0,
-        "far_analytic_control_positions": (expected_control / n_control_sources) if n_control_sources else 0.0,
+        "far_analytic": (float(parts["expected_chance_sum"].sum()) / n_radio) if n_radio else 0.0,
+        "far_analytic_control_positions": (float(parts["control_expected_chance_sum"].sum()) / n_control_sources)
+        if n_control_sources else 0.0,
         "far_control": (n_control_pairs / n_control_sources) if n_control_sources else 0.0,
         "far_control_err": (math.sqrt(n_control_pairs) / n_control_sources) if n_control_sources else 0.0,
-        "control": {"offsets": n_offsets, "pairs": n_control_pairs, "per_offset": {f"c{k}": int(v) for k, v in sorted(per_offset.items())}},
-        "radio_partitions": _distribution(radio_sizes),
+        "control": {"offsets": n_offsets, "pairs": n_control_pairs,
+                    "per_offset": {f"c{k}": int(v) for k, v in sorted(per_offset.items())}},
+        "calibration": calibration,
+        "radio_partitions": _distribution([n for n in radio_sizes if n]),
     })
+    records.unpersist()
+    broadcast.unpersist()
     timings["outputs_s"] = time.monotonic() - t2
     timings["total_s"] = time.monotonic() - t0
     metrics["timings"] = timings
@@ -241,7 +251,22 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
     _put_json(settings, prefix + "metrics.json", metrics)
     _put_json(settings, prefix + MARKER, {"run_id": request.run_id, "committed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                           "files": ["pairs/", "best/", "control/", "radio/", "optical/", "metrics.json"]})
-    log(f"committed crossmatch run {request.run_id}: {n_pairs} pairs, {n_best} radio sources with a candidate, "
-        f"FAR analytic {metrics['far_analytic']:.4g} vs control {metrics['far_control']:.4g} per source, "
-        f"{timings['total_s']:.1f} s")
+    cut = f", p_any cut {calibration['p_any_cut']:.3g} for {params.target_false_rate:.2%} false selections" if calibration else ""
+    log(f"committed crossmatch run {request.run_id}: {metrics['pairs']} pairs, {metrics['radio_with_candidates']} radio "
+        f"sources with a candidate, FAR analytic {metrics['far_analytic']:.4g} vs control {metrics['far_control']:.4g} "
+        f"per source{cut}; radio {timings['radio_s']:.1f} s, match {timings['match_s']:.1f} s, "
+        f"outputs {timings['outputs_s']:.1f} s, total {timings['total_s']:.1f} s")
     return metrics
+
+
+def _attribute_counts(summary, catalogues, metrics: dict) -> None:
+    """Rows read / rows skipped (no usable position) per catalogue, from the tally/skipped records."""
+    for catalogue in catalogues:
+        mine = summary[summary["catalogue"] == catalogue]
+        metrics["optical"][catalogue]["rows"] = int(mine.loc[mine["record"] == "tally", "count"].sum())
+        metrics["optical"][catalogue]["skipped_no_position"] = int(mine.loc[mine["record"] == "skipped", "count"].sum())
+
+
+def _write_frame(spark, frame, target_uri: str) -> None:
+    """A small driver-side pandas frame as a Parquet directory."""
+    spark.createDataFrame(frame).coalesce(1).write.mode("overwrite").parquet(target_uri)
