@@ -98,3 +98,43 @@ def test_false_match_rate_validation():
         false_match_rate(pd.DataFrame({"radio_id": []}), 0, 1)
     with pytest.raises(ValueError, match="expected_count_per_source"):
         false_match_rate(pd.DataFrame({"radio_id": []}), 2, 1, [0.1])
+
+
+def test_pooled_density_uses_the_wide_region_only_for_sparse_annuli():
+    from radiostars.crossmatch.density import pooled_density
+
+    rho = pooled_density(np.array([0, 3, 50]), 1.0, 100.0, n_wide=40, wide_area_arcsec2=10_000.0, min_count=10)
+    assert rho[0] == pytest.approx(40 / 10_100)
+    assert rho[1] == pytest.approx(43 / 10_100)
+    assert rho[2] == pytest.approx(0.5)  # enough sources: the annulus alone
+    assert np.array_equal(pooled_density(np.array([0, 3]), 1.0, 100.0, 40, 0.0), np.array([0.0, 0.03]))
+    with pytest.raises(ValueError, match="fraction"):
+        pooled_density(np.array([1]), 0.0, 100.0, 1, 1.0)
+
+
+def test_sparse_catalogue_gets_a_pixel_density_not_zero():
+    """Hipparcos-like density (~3 deg⁻²): the 30″–180″ annulus is empty, the pixel is not."""
+    from radiostars.crossmatch import CrossmatchParams, crossmatch_partition
+    from radiostars.crossmatch.density import annulus_area_arcsec2
+    from radiostars.crossmatch.partition import home_pixel, pixel_area_arcsec2
+
+    params = CrossmatchParams()
+    rng = np.random.default_rng(3)
+    n_opt = 400  # ~ 3 deg⁻² over a 12°×12° patch
+    ra = rng.uniform(40, 52, n_opt)
+    dec = rng.uniform(-6, 6, n_opt)
+    optical = pd.DataFrame({"optical_id": np.arange(n_opt, dtype=np.int64), "ra_deg": ra, "dec_deg": dec,
+                            "ref_epoch_yr": 1991.25, "ra_error_mas": 1.0, "dec_error_mas": 1.0})
+    pixel = int(home_pixel(ra[:1], dec[:1], params.healpix_order)[0])
+    radio = pd.DataFrame({"radio_id": ["a", "b"], "ra_deg": [ra[0] + 1e-4, ra[0] + 0.01], "dec_deg": [dec[0], dec[0]],
+                          "sigma_radio_arcsec": [1.0, 1.0], "epoch_yr": [2020.0, 2020.0]})
+    result = crossmatch_partition(radio, optical, params, partition_pixel=pixel)
+    n_home = int(np.count_nonzero(home_pixel(ra, dec, params.healpix_order) == pixel))
+    assert (result.radio["n_annulus"] < 10).all()
+    assert (result.radio["rho_arcsec2"] > 0).all()
+    a_ann = annulus_area_arcsec2(params.density_inner_arcsec, params.density_outer_arcsec)
+    expected = (result.radio["n_annulus"] + n_home) / (a_ann + pixel_area_arcsec2(params.healpix_order))
+    assert np.allclose(result.radio["rho_arcsec2"], expected, rtol=1e-12)
+    assert result.radio["n_annulus"].iloc[1] == 1  # optical 0 lies 36″ from b: in b's annulus
+    pair = result.pairs.iloc[0]
+    assert pair["optical_id"] == 0 and 0 < pair["prior"] < 1 and pair["p_chance"] > 0

@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 
 from .bayes import ln_bayes_factor, nway_probabilities, posterior_single, prior_from_density
-from .density import expected_chance_count, local_density, p_chance
+from .density import (DENSITY_MIN_COUNT, annulus_area_arcsec2, expected_chance_count, local_density, p_chance,
+                      pooled_density)
 from .match import (PAIR_SCHEMA, PreparedOptical, _sigma_opt_arcsec, match_partition, match_radius_arcsec,
                     prepare_optical, radio_home_pixels, validate_radio_frame)
 from .params import CrossmatchParams
+from .partition import home_pixel, pixel_area_arcsec2
 from .separation import radec_to_xyz
 
 ENRICHED_PAIR_SCHEMA: dict[str, str] = {
@@ -95,6 +97,11 @@ def crossmatch_partition(
             xyz, opt.centre_xyz, params.density_inner_arcsec, params.density_outer_arcsec,
             target_count=params.density_target_count, seed=density_seed, tree=opt.tree,
         )
+        if partition_pixel is not None and np.any(n < DENSITY_MIN_COUNT):
+            # sparse catalogue: pool the annulus with the partition's own pixel (its home rows)
+            n_home = int(np.count_nonzero(home_pixel(opt.ra_deg, opt.dec_deg, params.healpix_order) == partition_pixel))
+            rho = pooled_density(n, frac, annulus_area_arcsec2(params.density_inner_arcsec, params.density_outer_arcsec),
+                                 n_home, pixel_area_arcsec2(params.healpix_order))
         dt = float(np.median(r["epoch_yr"])) - opt.ref_epoch
         s_opt_med = float(np.median(_sigma_opt_arcsec(opt, np.arange(opt.optical_id.size), dt, params.missing_pm_sigma_mas_yr)))
     sig = np.sqrt(r["sigma_radio_arcsec"].to_numpy(float) ** 2 + params.sigma_sys_arcsec**2 + s_opt_med**2)
