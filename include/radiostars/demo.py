@@ -23,9 +23,37 @@ def _stage(name: str):
     return time.monotonic()
 
 
+def wait_until_idle(client, timeout_s: float = 1800, log=print, settle_s: float = 10.0) -> None:
+    """Wait until no run of the chain is queued or running.
+
+    Why: when the stack starts, the scheduler creates the nightly ingestion run it missed (Airflow's
+    catchup=False still runs the latest interval), and its asset events start a crossmatch and a
+    publish. A demo (or test) triggered on top would make two chains race; follow ours alone.
+    An asset event just emitted needs a scheduler loop to become a run, hence the settle check.
+    """
+    deadline = time.monotonic() + timeout_s
+    announced = False
+    while time.monotonic() < deadline:
+        busy = [(dag, r["dag_run_id"]) for dag in CHAIN for r in client.dag_runs(dag, limit=10)
+                if r["state"] in ("queued", "running")]
+        if not busy:
+            time.sleep(settle_s)
+            if not any(r["state"] in ("queued", "running") for dag in CHAIN for r in client.dag_runs(dag, limit=10)):
+                return
+            continue
+        if not announced:
+            log("waiting for runs already in progress to finish first: "
+                + ", ".join(f"{dag} {run_id}" for dag, run_id in busy))
+            announced = True
+        time.sleep(5)
+    raise DemoFailed(f"the pipeline did not go idle within {timeout_s:.0f} s (runs in progress: see the Airflow UI)")
+
+
 def run_chain(settings: Settings, client, ingest_conf: dict, timeout_s: float = 1800,
               log=print) -> dict[str, dict]:
-    """Trigger ingestion, follow the asset-triggered runs; returns {dag_id: run} of this chain."""
+    """Wait for the chain to be idle, trigger ingestion, follow the asset-triggered runs;
+    returns {dag_id: run} of this chain."""
+    wait_until_idle(client, timeout_s, log)
     known = {dag: {r["dag_run_id"] for r in client.dag_runs(dag, limit=50)} for dag in CHAIN}
     started = time.monotonic()
 

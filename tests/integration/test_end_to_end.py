@@ -83,22 +83,12 @@ def test_rerunning_the_chain_changes_nothing(airflow_stack, client, first_chain)
         after.drop(columns="run_id").sort_values(key).reset_index(drop=True))
 
 
-def _quiesce(client, timeout_s: float = 900) -> set[str]:
-    """Wait until no run of the chain is queued or running (an asset event may still start one);
-    returns the publish run ids seen."""
-    import time
+def _quiesce(client) -> set[str]:
+    """Wait for the chain to go idle; returns the publish run ids seen."""
+    from radiostars.demo import PUBLISH, wait_until_idle
 
-    from radiostars.demo import CHAIN, PUBLISH
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        busy = [r for dag in CHAIN for r in client.dag_runs(dag, limit=10) if r["state"] in ("queued", "running")]
-        if not busy:
-            time.sleep(10)  # a just-emitted asset event needs a scheduler loop to become a run
-            if not any(r["state"] in ("queued", "running") for dag in CHAIN for r in client.dag_runs(dag, limit=10)):
-                return {r["dag_run_id"] for r in client.dag_runs(PUBLISH, limit=50)}
-        time.sleep(5)
-    raise AssertionError("the chain did not go idle")
+    wait_until_idle(client, timeout_s=900, log=lambda _: None)
+    return {r["dag_run_id"] for r in client.dag_runs(PUBLISH, limit=50)}
 
 
 def test_failing_dbt_test_fails_publish_and_keeps_previous_marts(airflow_stack, client, first_chain):
