@@ -113,6 +113,17 @@ def _port(values: Mapping[str, str], key: str) -> int:
     return port
 
 
+def _fraction(values: Mapping[str, str], key: str) -> float:
+    raw = values[key]
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key}={raw!r} is not a number; fix it in .env") from None
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{key}={value} must be in [0, 1]; fix it in .env")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     values: Mapping[str, str] = field(repr=False)
@@ -122,6 +133,16 @@ class Settings:
 
     def port(self, key: str) -> int:
         return _port(self.values, key)
+
+    def fraction(self, key: str) -> float:
+        """A value in [0, 1] (ConfigError naming the key otherwise)."""
+        return _fraction(self.values, key)
+
+    # ---- ingestion -----------------------------------------------------------------------
+    @property
+    def ingest_quarantine_max_fraction(self) -> float:
+        """Largest fraction of a batch that may be quarantined before the ingestion run fails."""
+        return self.fraction("INGEST_QUARANTINE_MAX_FRACTION")
 
     # ---- paths ---------------------------------------------------------------------------
     @property

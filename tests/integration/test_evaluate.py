@@ -72,6 +72,54 @@ def test_report_from_latest_committed_run(committed, tmp_path, capsys):
     assert isinstance(summary["reliability"]["p_chance_lt_0.01"]["value"], float)
     assert set(summary["targets"]) == {"completeness", "reliability_p_chance_lt_1pct", "far_analytic_vs_control"}
     assert "## Targets" in (folder / "report.md").read_text()
+    # classes as the warehouse computes them: the run's calibrated cut, the known objects it commits
+    inputs = summary["reliability"]["class_inputs"]
+    run, _ = build_tiny_run()
+    assert inputs["p_any_cut"] == run.metrics["calibration"]["p_any_cut"]
+    assert inputs["known_objects"] == 3 and inputs["n_near_known_nonstellar"] == 1
+    at = summary["bayes"]["at_calibrated_cut"]
+    assert at["p_any_cut"] == inputs["p_any_cut"] and at["truth_false_rate"]["n"] == 300
+    assert len(summary["bayes"]["equal_completeness"]) == 6
+
+
+def test_known_objects_from_the_raw_snapshot_as_of_the_commit(committed):
+    """A run that commits no known_objects/: the raw/known_objects/ snapshot, only manifests committed
+    at or before the run (the warehouse loader's rule, through the same ingest function)."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from radiostars.evaluate.lakeio import read_known_objects
+    from radiostars.ingest.schema import expected_schema
+    from radiostars.lake import lake_client
+
+    settings, prefix, _ = committed
+    client = lake_client(settings)
+    assert read_known_objects(settings, "no-such-run", prefix) is None  # neither folder nor manifests
+
+    def ingest(date: str, run: str, committed_at: str, rows: list[dict]) -> None:
+        base = f"{prefix}raw/known_objects/ingest_date={date}/run_id={run}/"
+        buf = io.BytesIO()
+        pq.write_table(pa.Table.from_pylist(rows, schema=expected_schema("known_objects")), buf)
+        client.put_object(settings.lake_bucket, base + "part-00000.parquet", io.BytesIO(buf.getvalue()),
+                           len(buf.getvalue()))
+        manifest = json.dumps({"table": "known_objects", "run_id": run, "ingest_date": date, "full_refresh": False,
+                               "files": [{"key": base + "part-00000.parquet", "rows": len(rows)}],
+                               "committed_at": committed_at}).encode()
+        client.put_object(settings.lake_bucket, base + "_manifest.json", io.BytesIO(manifest), len(manifest))
+
+    t = dt.datetime(2025, 12, 1, tzinfo=dt.timezone.utc)
+    def row(i, name, typ, deleted=False, days=0):
+        return {"row_id": i, "name": name, "ra_deg": 270.0, "dec_deg": -20.0, "object_type": typ,
+                "deleted": deleted, "updated_at": t + dt.timedelta(days=days)}
+
+    ingest("2025-12-01", "k1", "2025-12-01T02:00:00Z", [row(1, "KO-1", "AGN"), row(2, "KO-2", "Star")])
+    ingest("2025-12-02", "k2", "2025-12-02T02:00:00Z", [row(2, "KO-2", "Star", deleted=True, days=1)])
+    ingest("2026-02-01", "k3", "2026-02-01T02:00:00Z", [row(3, "KO-LATER", "PN")])  # after the run's commit
+    known = read_known_objects(settings, "no-such-run", prefix, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    assert list(known["name"]) == ["KO-1"]  # KO-2 deleted on the 2nd, KO-LATER not yet committed
+    assert sorted(read_known_objects(settings, "no-such-run", prefix)["name"]) == ["KO-1", "KO-LATER"]
 
 
 def test_uncommitted_run_id_is_refused(committed, tmp_path, capsys):

@@ -1,9 +1,10 @@
 """dbt build + atomic publication + analyst role + documented queries, on a scratch bucket and a
-scratch database (never the real `warehouse`). Three dbt builds: ~1–3 minutes on 2 cores.
+scratch database (never the real `warehouse`). Five dbt builds: ~2–5 minutes on 2 cores.
 
 The tests run in file order: run A is published by the module fixture; a later test publishes run C
-(a real swap over existing marts); the last one tries run B, whose data breaks a dbt test, and
-checks that C is still what analysts see."""
+(a real swap over existing marts, a run without Bayesian columns nor calibration); the next tries run B,
+whose data breaks a dbt test, and checks that C is still what analysts see; then run D publishes while
+the bad run B stays loaded (tests are scoped to the published run)."""
 
 from __future__ import annotations
 
@@ -89,16 +90,40 @@ def test_l_nu_distance_and_flags_are_right(wh, run_a):
         pm = math.hypot(r["pmra_mas_yr"], r["pmdec_mas_yr"])
         assert r["high_proper_motion"] == (pm > 100)
         assert r["synthetic_source"] == (r["optical_id"] >= 7_000_000_000_000_000_000)
-        p_any_ok_a = r["p_any"] is None or r["p_any"] >= 0.9
-        p_any_ok_b = r["p_any"] is None or r["p_any"] >= 0.5
-        if r["p_chance"] < 0.01 and r["n_candidates"] == 1 and r["near_known_nonstellar"] is False and p_any_ok_a:
-            expected = "A"
-        elif r["p_chance"] < 0.05 and r["near_known_nonstellar"] is not True and p_any_ok_b:
-            expected = "B"
-        else:
-            expected = "C"
-        assert r["reliability_class"] == expected, r["radio_source_name"]
+    assert_classes_follow_the_python_rule(rows, run)
     assert {r["reliability_class"] for r in rows.values()} == {"A", "B", "C"}
+
+
+def assert_classes_follow_the_python_rule(rows: dict[str, dict], run) -> None:
+    """One rule, two implementations: the mart's classes equal radiostars.evaluate.metrics.reliability_class
+    (thresholds from the same dbt vars) on the same rows, with the run's calibrated p_any cut."""
+    from radiostars.evaluate import metrics as M
+
+    calibration = run.metrics.get("calibration")
+    cut = calibration["p_any_cut"] if calibration else None
+    names = sorted(rows)
+    assert {rows[k]["class_p_any_cut"] for k in names} == {cut if cut is not None else
+                                                          M.class_rule().p_any_cut_uncalibrated}
+    col = lambda c: [rows[k][c] for k in names]  # noqa: E731
+    expected = M.reliability_class(col("p_chance"), col("p_any"), col("p_i"), n_candidates=col("n_candidates"),
+                                   near_known_nonstellar=col("near_known_nonstellar"), p_any_cut=cut)
+    got = col("reliability_class")
+    assert dict(zip(names, got)) == dict(zip(names, expected))
+
+
+def test_crossmatch_runs_carry_the_p_any_calibration(wh, run_a):
+    run, _ = run_a
+    cal = run.metrics["calibration"]
+    with owner(wh) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        row = cur.execute("SELECT * FROM marts.crossmatch_runs WHERE run_id = %s", (run.run_id,)).fetchone()
+        curve = cur.execute(
+            "SELECT c.* FROM marts.crossmatch_runs r, "
+            "jsonb_to_recordset(r.calibration_curve) AS c(p_any_cut float8, false_rate float8, n_selected bigint) "
+            "WHERE r.run_id = %s ORDER BY c.p_any_cut", (run.run_id,)).fetchall()
+    assert (row["target_false_rate"], row["p_any_cut"], row["false_rate_at_cut"]) == \
+        (cal["target_false_rate"], cal["p_any_cut"], pytest.approx(cal["false_rate_at_cut"]))
+    assert (row["n_selected_at_cut"], row["n_control_sources"]) == (cal["n_selected_at_cut"], cal["n_control_sources"])
+    assert [dict(c) for c in curve] == cal["curve"]
 
 
 def test_q3c_indexes_exist_and_serve_cone_searches(wh, run_a):
@@ -187,6 +212,12 @@ def test_republish_swaps_in_a_new_run_and_regrants(wh, run_a):
     assert {r[0] for r in rows} == {run_c.run_id} and len(rows) == run_c.truth["n_candidates"]
     assert {r[1] for r in rows} == {None}  # p_any null when the job gives no Bayesian columns
     assert runs == {run_a[0].run_id: False, run_c.run_id: True}
+    with owner(wh) as conn:  # a run without metrics.json "calibration": NULLs, and the p_chance rule
+        cal = conn.execute("SELECT target_false_rate, p_any_cut, false_rate_at_cut, n_selected_at_cut, "
+                           "n_control_sources, calibration_curve FROM marts.crossmatch_runs WHERE run_id = %s",
+                           (run_c.run_id,)).fetchone()
+    assert "calibration" not in run_c.metrics and cal == (None,) * 6
+    assert_classes_follow_the_python_rule(candidates(wh), run_c)
     with owner(wh) as conn:
         schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace")}
     assert "marts_previous" not in schemas and "marts_build" not in schemas
@@ -216,6 +247,32 @@ def test_a_failing_dbt_test_leaves_the_live_marts_untouched(wh, run_a):
         assert conn.execute("SELECT count(*) FROM marts.radio_star_candidates").fetchone()[0] == before[0]
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT count(*) FROM marts_build.radio_star_candidates")
+
+
+def test_a_bad_old_run_no_longer_blocks_a_good_new_one(wh, run_a):
+    """The staging/intermediate tests check only the run being published (dbt_project.yml `where`):
+    run B, loaded above and failing its tests, stays in raw, and a good run D still publishes."""
+    with owner(wh) as conn:
+        bad = conn.execute("SELECT run_id FROM raw.publish_log WHERE status = 'failed'").fetchall()
+        assert bad, "the failing-publication test above must have left its bad run loaded"
+        (bad_run,) = bad[-1]
+        assert conn.execute("SELECT count(*) FROM staging.stg_crossmatch_pairs WHERE run_id = %s "
+                            "AND sep_arcsec > match_radius_arcsec", (bad_run,)).fetchone()[0] >= 1
+    run_d = generate_run(seed=14)
+    write_run(lake_client(wh), wh.lake_bucket, run_d)
+    load_run(wh, run_d.run_id)
+    result = publish(wh, run_d.run_id)
+    assert result.run_id == run_d.run_id and published_run(wh) == run_d.run_id
+    rows = candidates(wh)
+    assert len(rows) == run_d.truth["n_candidates"] and {r["run_id"] for r in rows.values()} == {run_d.run_id}
+    assert_classes_follow_the_python_rule(rows, run_d)
+    with owner(wh) as conn:
+        runs = dict(conn.execute("SELECT run_id, is_selected FROM marts.crossmatch_runs").fetchall())
+    assert runs[bad_run] is False and runs[run_d.run_id] is True  # the bad run is still listed, not shown
+    # ... and publishing the bad run itself still fails on its own data
+    with pytest.raises(PublishError, match="at_most_column.*sep_arcsec"):
+        publish(wh, bad_run)
+    assert published_run(wh) == run_d.run_id
 
 
 def test_every_mart_column_is_documented_and_vice_versa(wh, run_a):

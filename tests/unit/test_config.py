@@ -34,6 +34,18 @@ def test_bad_port_names_the_key(tmp_path: Path):
         load_settings(environ={"MINIO_PORT": "70000"}, env_file=tmp_path / "none")
 
 
+def test_quarantine_fraction_is_parsed_and_checked(tmp_path: Path):
+    none = tmp_path / "none"
+    assert load_settings(environ={}, env_file=none).ingest_quarantine_max_fraction == \
+        float(DEFAULTS["INGEST_QUARANTINE_MAX_FRACTION"])
+    assert load_settings(environ={"INGEST_QUARANTINE_MAX_FRACTION": "0.2"},
+                         env_file=none).ingest_quarantine_max_fraction == 0.2
+    with pytest.raises(ConfigError, match="INGEST_QUARANTINE_MAX_FRACTION='5%' is not a number"):
+        load_settings(environ={"INGEST_QUARANTINE_MAX_FRACTION": "5%"}, env_file=none).ingest_quarantine_max_fraction
+    with pytest.raises(ConfigError, match=r"INGEST_QUARANTINE_MAX_FRACTION=1.5 must be in \[0, 1\]"):
+        load_settings(environ={"INGEST_QUARANTINE_MAX_FRACTION": "1.5"}, env_file=none).ingest_quarantine_max_fraction
+
+
 def test_malformed_env_line_is_reported(tmp_path: Path):
     bad = tmp_path / ".env"
     bad.write_text("GOOD=1\nthis line has no equals\n")

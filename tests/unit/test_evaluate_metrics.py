@@ -39,10 +39,86 @@ def test_poisson_rate():
     assert all(math.isnan(v) for v in M.poisson_rate(3, 0))
 
 
-def test_reliability_class_boundaries():
-    got = M.reliability_class([0.0005, 0.001, 0.005, 0.01, 0.5, np.nan])
-    assert list(got) == ["A", "B", "B", "C", "C", "C"]
+DBT = M.PROJECT_ROOT / "dbt_project"
+
+
+def _sql_hand_cases() -> list[tuple]:
+    """The hand cases of dbt_project/tests/assert_reliability_class_hand_cases.sql (one source for
+    both implementations): (label, p_any, p_i, p_chance, n_candidates, near, cut, expected)."""
+    import re
+
+    text = (DBT / "tests" / "assert_reliability_class_hand_cases.sql").read_text()
+    rows = []
+    for label, fields in re.findall(r"^\s*\('([^']*)',\s*(.*?)\),?\s*$", text, re.M):
+        values = []
+        for f in (x.strip() for x in fields.split(",")):
+            f = f.replace("::float8", "")
+            values.append({"null": None, "true": True, "false": False}.get(f, f.strip("'") if f.startswith("'")
+                                                                            else f))
+        p_any, p_i, p_chance, n_cand, near, cut, expected = values
+        num = lambda v: None if v is None else float(v)  # noqa: E731
+        rows.append((label, num(p_any), num(p_i), float(p_chance), int(n_cand), near, num(cut), expected))
+    return rows
+
+
+def test_reliability_class_thresholds_are_the_dbt_vars():
+    import yaml
+
+    dbt_vars = yaml.safe_load((DBT / "dbt_project.yml").read_text())["vars"]
+    rule = M.class_rule()
+    for name in rule.__dataclass_fields__:
+        want = dbt_vars[name]
+        assert getattr(rule, name) == (tuple(want) if isinstance(want, list) else want), name
+    # every var the SQL rule uses is one the Python rule reads (no threshold only one side knows)
+    import re
+
+    macro = (DBT / "macros" / "reliability_class.sql").read_text()
+    used = set(re.findall(r"var\('([a-z_]+)'\)", macro))
+    assert used and used <= set(rule.__dataclass_fields__)
     assert M.CLASSES == ("A", "B", "C")
+
+
+def test_reliability_class_on_the_dbt_hand_cases():
+    cases = _sql_hand_cases()
+    assert len(cases) >= 15 and {c[-1] for c in cases} == {"A", "B", "C"}
+    _, p_any, p_i, p_chance, n_cand, near, cut, expected = zip(*cases)
+    got = M.reliability_class(p_chance, p_any, p_i, n_candidates=n_cand, near_known_nonstellar=near, p_any_cut=cut)
+    assert dict(zip((c[0] for c in cases), got)) == dict(zip((c[0] for c in cases), expected))
+    for case in cases:  # one at a time, scalars: the same answers
+        label, pa_, pi_, pc, nc, nr, ct, exp = case
+        assert M.reliability_class([pc], [pa_], [pi_], n_candidates=[nc], near_known_nonstellar=[nr],
+                                   p_any_cut=ct)[0] == exp, label
+
+
+def test_reliability_class_without_flags_or_bayes_columns():
+    rule = M.ClassRule(class_a_p_any=0.9, class_a_p_i=0.9, class_b_p_i=0.5, p_any_cut_uncalibrated=0.5,
+                       class_a_p_chance=0.001, class_b_p_chance=0.01, near_known_arcsec=10.0,
+                       nonstellar_types=("AGN",))
+    # no known-objects snapshot (flag unknown for all) → never A; no n_candidates → no p_chance-path A
+    got = M.reliability_class([0.0005, 0.005, 0.5, np.nan], rule=rule)
+    assert list(got) == ["B", "B", "C", "C"]
+    got = M.reliability_class([0.0005, 0.0005], n_candidates=[1, 1], near_known_nonstellar=[False, True], rule=rule)
+    assert list(got) == ["A", "C"]
+    # NaN p_any counts as missing (p_chance path), a per-row cut, NaN cut → the uncalibrated cut 0.5
+    got = M.reliability_class([0.5, 0.5, 0.5], [np.nan, 0.95, 0.6], [0.95, 0.95, 0.6],
+                              near_known_nonstellar=[False, False, False], p_any_cut=[0.8, 0.96, np.nan], rule=rule)
+    assert list(got) == ["C", "C", "B"]
+    with pytest.raises(ValueError, match="near_known_nonstellar: 1 values for 2"):
+        M.reliability_class([0.1, 0.2], near_known_nonstellar=[True], rule=rule)
+
+
+def test_near_known_nonstellar_flag_within_the_radius_and_types():
+    rule = M.class_rule()
+    known = pd.DataFrame({"ra_deg": [10.0, 10.0, 359.9990], "dec_deg": [0.0025, -0.003, 0.0],
+                          "object_type": ["AGN", "Star", "PN"]})
+    ra = np.array([10.0, 10.0, 0.0015, 50.0])
+    dec = np.array([0.0, -0.003, 0.0, 0.0])
+    # 9″ from an AGN → near; on a Star only → not; across RA 0/360, 9″ from a PN → near; far → not
+    assert list(M.near_known_nonstellar(ra, dec, known, rule)) == [True, False, True, False]
+    far = known.assign(dec_deg=known["dec_deg"] + 0.0004)  # the AGN now 10.44″ away
+    assert list(M.near_known_nonstellar(ra[:1], dec[:1], far, rule)) == [False]
+    assert M.near_known_nonstellar(ra, dec, None, rule) is None
+    assert list(M.near_known_nonstellar(ra, dec, known.iloc[0:0], rule)) == [False] * 4
 
 
 def test_binned_rate_counts_per_bin_last_bin_closed_and_drops_outside():
@@ -129,6 +205,48 @@ def test_cut_at_completeness_picks_strictest_cut():
     assert ge["threshold"] == 0.2 and ge["n_selected"] == 3
     assert M.cut_at_completeness(p, true, 3, 1.0, "le")["threshold"] is None  # 3 needed, 2 true exist
     assert M.cut_at_completeness(p, true, 2, 0.0, "le")["n_selected"] == 0
+
+
+def test_compare_at_equal_completeness_on_a_hand_made_truth_table():
+    # 4 injected stars (T1..T4) and 3 false best candidates; columns: p_any, p_chance, true?
+    table = pd.DataFrame([("T1", 0.99, 0.004, True), ("T2", 0.95, 0.0005, True), ("T3", 0.60, 0.02, True),
+                          ("T4", 0.40, 0.03, True), ("F1", 0.30, 0.0001, False), ("F2", 0.50, 0.05, False),
+                          ("F3", 0.98, 0.2, False)], columns=["name", "p_any", "p_chance", "true"])
+    t = M.compare_at_equal_completeness(table["p_any"], table["p_chance"], table["true"], 4,
+                                        [0.25, 0.5, 0.75, 1.0, 1.25])
+    # 1 star: p_any ≥ 0.99 keeps T1 alone; p_chance ≤ 0.0005 needs F1 too
+    assert t.loc[0, ["p_any_threshold", "p_any_reliability", "p_chance_threshold", "p_chance_reliability"]
+                 ].tolist() == [0.99, 1.0, 0.0005, 0.5]
+    # 2 stars: {T1, F3, T2} vs {F1, T2, T1}; 3 stars: + T3 on both sides
+    assert t["p_any_reliability"].tolist()[1:3] == pytest.approx([2 / 3, 3 / 4])
+    assert t["p_chance_reliability"].tolist()[1:3] == pytest.approx([2 / 3, 3 / 4])
+    # 4 stars: p_any ≥ 0.40 takes all 7 but F1 (4/6); p_chance ≤ 0.03 all but F2, F3 (4/5)
+    assert t.loc[3, ["p_any_n_selected", "p_chance_n_selected"]].tolist() == [6, 5]
+    assert t.loc[3, "reliability_gain"] == pytest.approx(4 / 6 - 4 / 5)
+    assert t["purer"].tolist() == ["p_any", "equal", "equal", "p_chance", None]  # 5 stars: unreachable
+    assert math.isnan(t.loc[4, "reliability_gain"])
+
+
+def test_false_selection_rate_counts_every_source_without_a_counterpart():
+    # 10 star-less radio sources, 3 with a (chance) best candidate
+    r = M.false_selection_rate([0.9, 0.5, np.nan], 0.8, 10)
+    assert (r.k, r.n) == (1, 10)
+    assert M.false_selection_rate([0.9, 0.5, np.nan], 0.5, 10).k == 2  # the cut is inclusive
+    assert M.false_selection_rate([1e-4, 0.02], 0.01, 5, keep="le") == M.Rate(1, 5)
+    with pytest.raises(ValueError, match="3 selected among 2"):
+        M.false_selection_rate([0.9, 0.9, 0.9], 0.5, 2)
+
+
+def test_p_i_calibration_of_a_calibrated_and_an_overconfident_score():
+    # 10 pairs at p = 0.8 of which 8 true, 10 at p = 0.2 of which 2 true: calibrated, on the diagonal
+    p = [0.8] * 10 + [0.2] * 10
+    true = [True] * 8 + [False] * 2 + [True] * 2 + [False] * 8
+    t = M.calibration_curve(p, true, [0, 0.5, 1.0])
+    assert t["mean_predicted"].tolist() == pytest.approx(t["value"].tolist())
+    # the same truth scored at 0.99 / 0.01: observed 0.8 / 0.2 — overconfident, off the diagonal
+    t = M.calibration_curve([0.99] * 10 + [0.01] * 10, true, [0, 0.5, 1.0])
+    assert t["value"].tolist() == pytest.approx([0.2, 0.8]) and t["mean_predicted"].tolist() == pytest.approx([0.01, 0.99])
+    assert all(lo <= v <= hi for v, lo, hi in zip(t["value"], t["lo"], t["hi"]))
 
 
 def test_calibration_curve():

@@ -78,11 +78,64 @@ def test_targets_and_findings_explain_the_miss(tiny):
 def test_bayes_and_luminosity_sections(tiny):
     _, _, ev = tiny
     b = ev.summary["bayes"]
-    assert [c["p_any_cut"] for c in b["comparisons"]] == [0.5, 0.8, 0.9, 0.99]
+    assert [c["p_any_cut"] for c in b["comparisons"] if not c["calibrated"]] == [0.5, 0.8, 0.9, 0.99]
+    assert [c["p_any_cut"] for c in b["comparisons"] if c["calibrated"]] == [ev.summary["bayes"]["calibration"]["p_any_cut"]]
     assert sum(row["n"] for row in b["p_i_calibration_joint"]) == len(ev.frames["pairs"])
     lum = ev.summary["luminosity"]
     assert lum["n_with_distance"] >= EXPECTED["recovered_best"]  # every fixture star has ϖ/σ > 5
     assert ev.frames["best"]["l_nu"].dropna().gt(0).all()
+
+
+def test_selection_at_equal_completeness_and_the_calibrated_cut(tiny):
+    run, _, ev = tiny
+    b = ev.summary["bayes"]
+    best = ev.frames["best"]
+    cut = run.metrics["calibration"]["p_any_cut"]
+    at = b["at_calibrated_cut"]
+    assert at["p_any_cut"] == cut and at["control_false_rate"] == run.metrics["calibration"]["false_rate_at_cut"]
+    # the truth's false-selection rate: star-less radio sources whose best candidate passes the cut
+    background = best[best["match_kind"] == "background"]
+    assert at["truth_false_rate"]["n"] == 300 and at["truth_false_rate"]["k"] == int((background["p_any"] >= cut).sum())
+    assert at["selection"]["n_true"] == int((best["is_true"] & (best["p_any"] >= cut)).sum())
+    rows = b["equal_completeness"]
+    assert [r["completeness_level"] for r in rows] == [0.25, 0.5, 0.75, 0.9, 0.95, 0.99]
+    reachable = [r for r in rows if r["purer"] is not None]
+    assert reachable and all(r["p_any_completeness"] >= r["completeness_level"] for r in reachable)
+    # 5 of 6 stars are the best match: 90 % and above are out of reach of any cut
+    assert [r["purer"] for r in rows[3:]] == [None, None, None]
+    v = b["purer_at_equal_completeness"]
+    assert sum(v.values()) == len(rows) and v["unreachable"] == 3
+    assert len(b["curves"]["p_any"]) == 101 and len(b["curves"]["p_chance"]) == 71
+
+
+def test_classes_follow_the_warehouse_rule(tiny):
+    run, _, ev = tiny
+    best = ev.frames["best"].set_index("radio_source_name")
+    inputs = ev.summary["reliability"]["class_inputs"]
+    assert inputs["p_any_cut"] == run.metrics["calibration"]["p_any_cut"] and inputs["known_objects"] == 3
+    # the AGN 5″ from GSTAR00's radio position: flagged, so never A or B; the Star near GSTAR01 does not count
+    assert bool(best.loc["GSTAR00", "near_known_nonstellar"]) and best.loc["GSTAR00", "class"] == "C"
+    assert not bool(best.loc["GSTAR01", "near_known_nonstellar"])
+    from radiostars.evaluate import metrics as M
+
+    again = M.reliability_class(best["p_chance"], best["p_any"], best["p_i"], n_candidates=best["n_candidates"],
+                                near_known_nonstellar=best["near_known_nonstellar"], p_any_cut=inputs["p_any_cut"])
+    assert list(again) == list(best["class"])
+    assert set(ev.summary["reliability"]["class_definition"]) == {"A", "B", "C"}
+
+
+def test_a_run_without_calibration_or_known_objects(tiny):
+    import copy
+
+    run, truth, _ = tiny
+    old = copy.copy(run)
+    old.metrics = {k: v for k, v in run.metrics.items() if k != "calibration"}
+    old.known_objects = None
+    ev = evaluate_run(old, truth)
+    assert ev.summary["bayes"]["at_calibrated_cut"] is None and ev.summary["bayes"]["calibration"] is None
+    assert ev.summary["reliability"]["class_inputs"]["p_any_cut"] == 0.5
+    assert ev.summary["reliability"]["by_class"]["A"]["n"] == 0  # known objects unknown: never A
+    assert any("no p_any calibration" in f for f in ev.summary["findings"])
 
 
 def test_write_outputs(tiny, tmp_path):
@@ -97,6 +150,8 @@ def test_write_outputs(tiny, tmp_path):
     for heading in ("## Targets", "## Completeness", "## Reliability", "## False-match rate", "## Epoch effect",
                     "## Bayesian selection", "## Luminosity"):
         assert heading in md
+    assert "**Calibrated cut**" in md and "Reliability at equal completeness" in md
+    assert summary["bayes"]["at_calibrated_cut"]["p_any_cut"] == ev.summary["bayes"]["at_calibrated_cut"]["p_any_cut"]
     assert "GSTAR04" in md
 
 

@@ -61,10 +61,16 @@ def test_keys_and_prefix_checks():
     assert spec.raw_asset_uri("lake", "gaia_dr3") == "s3://lake/raw/gaia_dr3"
 
 
-def test_quarantine_fraction_setting():
-    assert spec.max_quarantine_fraction({"INGEST_QUARANTINE_MAX_FRACTION": "0.05"}) == 0.05
-    with pytest.raises(ParamsError, match="INGEST_QUARANTINE_MAX_FRACTION"):
-        spec.max_quarantine_fraction({"INGEST_QUARANTINE_MAX_FRACTION": "5%"})
+def test_bad_quarantine_fraction_fails_validation_as_a_parameter_error(tmp_path):
+    """The value is parsed by Settings (config.py); the ingestion turns a bad one into a ParamsError,
+    which fails the Airflow task at once (no retries) and exits 2 in the CLI."""
+    from radiostars.config import load_settings
+    from radiostars.ingest import pipeline
+
+    bad = load_settings(environ={"INGEST_QUARANTINE_MAX_FRACTION": "5%"}, env_file=tmp_path / "none")
+    extracted = {"table": "radio_sources", "run_id": "r1", "lake_prefix": "", "staging": []}
+    with pytest.raises(ParamsError, match="INGEST_QUARANTINE_MAX_FRACTION='5%' is not a number"):
+        pipeline.validate(bad, extracted, lake=object())
 
 
 def _m(date, frm, to, committed, full=False):
@@ -100,6 +106,46 @@ def test_select_effective_newest_per_date_from_last_full_refresh():
     assert [m["run_id"] for m in select_effective(ms)] == ["1", "3", "4"]
     ms.append(_m("2026-01-02", None, 14, "5", full=True))
     assert [m["run_id"] for m in select_effective(ms)] == ["5", "4"]
+
+
+class _FakeLake:
+    """Just what list_manifests reads: a listing and the manifests' JSON."""
+
+    def __init__(self, manifests: dict[str, dict]):
+        self.manifests = manifests
+
+    def list(self, prefix):
+        return [(k, 1) for k in sorted(self.manifests) if k.startswith(prefix)]
+
+    def get_json(self, key):
+        return self.manifests[key]
+
+
+def test_effective_manifests_as_of_an_instant():
+    """One function for every reader: ingest/Spark (now) and the warehouse loader (as of a run's commit)."""
+    from radiostars.ingest.manifest import effective_manifests
+
+    def m(date, run, committed, full=False):
+        key = f"raw/known_objects/ingest_date={date}/run_id={run}/_manifest.json"
+        return key, {"ingest_date": date, "run_id": run, "committed_at": committed, "full_refresh": full,
+                     "files": []}
+
+    lake = _FakeLake(dict([
+        m("2026-01-01", "a", "2026-01-01T02:00:00+00:00"),
+        m("2026-01-01", "b", "2026-01-01T05:00:00Z"),          # rerun of the date: newest wins (Z spelling)
+        m("2026-01-02", "c", "2026-01-02T02:00:00+00:00"),
+        m("2026-01-03", "d", "2026-01-03T02:00:00+00:00", full=True),
+        m("2026-01-04", "e", None),                             # scale-generator style: no committed_at
+    ]))
+    runs = lambda ms: [x["run_id"] for x in ms]  # noqa: E731
+    assert runs(effective_manifests(None, "known_objects", lake=lake)) == ["d", "e"]
+    at = dt.datetime(2026, 1, 2, 12, 0, tzinfo=dt.timezone.utc)
+    got = effective_manifests(None, "known_objects", lake=lake, committed_before=at)
+    assert runs(got) == ["b", "c"] and got[0]["key"].endswith("run_id=b/_manifest.json")
+    early = dt.datetime(2026, 1, 1, 3, 0)  # naive = UTC: only the first attempt of the first date
+    assert runs(effective_manifests(None, "known_objects", lake=lake, committed_before=early)) == ["a"]
+    assert effective_manifests(None, "known_objects", lake=lake,
+                               committed_before=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)) == []
 
 
 def _gaia(rows: list[dict]) -> pa.RecordBatch:

@@ -3,6 +3,7 @@ the synthetic run generator, the documented queries and the dbt project's layout
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -98,6 +99,64 @@ def test_ddl_creates_every_raw_table_with_run_id_and_loaded_at():
                   "known_objects", "crossmatch_runs", "load_log"):
         assert f"raw.{table}" in ddl
     assert ddl.count("_loaded_at timestamptz NOT NULL DEFAULT now()") == 6
+
+
+def test_ddl_migrates_older_run_tables_to_the_calibration_columns():
+    from radiostars.warehouse.schema import RUNS_CALIBRATION_COLUMNS
+
+    ddl = all_ddl()
+    runs = next(d for d in ddl if "TABLE IF NOT EXISTS raw.crossmatch_runs" in d)
+    for column, type_ in RUNS_CALIBRATION_COLUMNS:
+        assert f"{column} {type_}" in runs  # a fresh database gets them at once
+        (mig,) = [d for d in ddl if f"column_name = '{column}'" in d]  # an older one through a guarded ALTER
+        assert "IF NOT EXISTS" in mig and f"ADD COLUMN {column} {type_}" in mig
+    assert ddl.index(runs) < min(i for i, d in enumerate(ddl) if "ADD COLUMN" in d)
+
+
+def test_calibration_columns_from_metrics():
+    from radiostars.warehouse.load import calibration_columns
+
+    empty = {"target_false_rate": None, "p_any_cut": None, "false_rate_at_cut": None, "n_selected_at_cut": None,
+             "n_control_sources": None, "calibration_curve": None}
+    assert calibration_columns({}) == empty  # a run written before the calibration
+    assert calibration_columns({"calibration": None}) == empty
+    assert calibration_columns({"calibration": "soon"}) == empty
+    curve = [{"p_any_cut": 0.0, "false_rate": 0.05, "n_selected": 600}, {"p_any_cut": 0.83, "false_rate": 0.0098,
+                                                                          "n_selected": 121}]
+    got = calibration_columns({"calibration": {"target_false_rate": 0.01, "p_any_cut": 0.83, "false_rate_at_cut": 0.0098,
+                                               "n_selected_at_cut": 121, "n_control_sources": 12345, "curve": curve}})
+    assert got == {"target_false_rate": 0.01, "p_any_cut": 0.83, "false_rate_at_cut": 0.0098, "n_selected_at_cut": 121,
+                   "n_control_sources": 12345, "calibration_curve": json.dumps(curve)}
+    odd = calibration_columns({"calibration": {"p_any_cut": "0.5", "false_rate_at_cut": float("nan"),
+                                               "n_selected_at_cut": 1.5, "n_control_sources": "x", "curve": {}}})
+    assert odd == {**empty, "p_any_cut": 0.5}  # numbers as strings pass; NaN, fractions, junk → NULL
+
+
+def test_synthetic_run_records_a_consistent_calibration(run):
+    cal = run.metrics["calibration"]
+    curve = cal["curve"]
+    assert [c["p_any_cut"] for c in curve] == sorted(c["p_any_cut"] for c in curve)
+    assert all(c["false_rate"] == c["n_selected"] / cal["n_control_sources"] for c in curve)
+    assert cal["false_rate_at_cut"] <= cal["target_false_rate"]
+    before = [c for c in curve if c["p_any_cut"] < cal["p_any_cut"]]
+    assert before and all(c["false_rate"] > cal["target_false_rate"] for c in before)  # the loosest cut meeting it
+    assert "calibration" not in generate_run("old-run", seed=5, with_bayes=False).metrics
+
+
+def test_staging_and_intermediate_tests_check_only_the_published_run():
+    project = yaml.safe_load((DBT / "dbt_project.yml").read_text())
+    scoped = project["data_tests"]["radiostars"]
+    assert set(scoped) == {"staging", "intermediate"}  # marts hold the selected run already
+    for layer in scoped.values():
+        assert layer["+where"] == "run_id = __selected_run_id__"
+    macro = (DBT / "macros" / "get_where_subquery.sql").read_text()
+    assert "macro get_where_subquery(relation)" in macro and "replace('__selected_run_id__', selected_run_id())" in macro
+    # every model of those layers has the run_id column the filter needs
+    for layer in scoped:
+        for yml in (DBT / "models" / layer).glob("*.yml"):
+            for model in yaml.safe_load(yml.read_text()).get("models", []):
+                assert "run_id" in {c["name"] for c in model.get("columns", [])} or \
+                    "run_id" in (DBT / "models" / layer / f"{model['name']}.sql").read_text(), model["name"]
 
 
 def test_synthetic_run_obeys_the_contract(run):

@@ -1,6 +1,6 @@
 {{ config(indexes=[{'columns': ['run_id'], 'unique': True}]) }}
 -- Every loaded cross-match run with its parameters and reliability metrics (analytic and control
--- false-association rates), and which one the other marts show.
+-- false-association rates, the p_any cut calibrated on the control), and which one the other marts show.
 with last_load as (
     select distinct on (run_id) run_id, finished_at as loaded_at
     from {{ ref('stg_load_log') }}
@@ -31,6 +31,12 @@ select
     r.r_max_arcsec,
     r.sigma_sys_arcsec,
     r.healpix_order,
+    r.target_false_rate,
+    r.p_any_cut,
+    r.false_rate_at_cut,
+    r.n_selected_at_cut,
+    r.n_control_sources,
+    r.calibration_curve,
     r.parameters,
     r.metrics
 from {{ ref('stg_crossmatch_runs') }} r

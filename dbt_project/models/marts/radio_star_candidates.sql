@@ -11,7 +11,9 @@ near as (
     select * from {{ ref('int_known_object_proximity') }}
 ),
 run as (
-    select run_id, known_objects_source <> 'none' as has_known_objects
+    select run_id,
+           known_objects_source <> 'none'              as has_known_objects,
+           {{ effective_p_any_cut('p_any_cut') }}      as class_p_any_cut
     from {{ ref('stg_crossmatch_runs') }}
 ),
 flagged as (
@@ -24,7 +26,8 @@ flagged as (
         near.nearest_nonstellar_sep_arcsec,
         c.pm_total_mas_yr > {{ var('high_pm_mas_yr') }}             as high_proper_motion,
         c.n_candidates > 1                                           as multiple_candidates,
-        coalesce(c.is_synthetic, false)                              as synthetic_source
+        coalesce(c.is_synthetic, false)                              as synthetic_source,
+        run.class_p_any_cut
     from c
     left join near using (run_id, radio_source_name)
     left join run using (run_id)
@@ -73,16 +76,7 @@ select
     high_proper_motion,
     multiple_candidates,
     synthetic_source,
-    case
-        when p_chance < {{ var('class_a_p_chance') }}
-         and n_candidates = 1
-         and near_known_nonstellar is false
-         and (p_any is null or p_any >= {{ var('class_a_p_any') }})
-            then 'A'
-        when p_chance < {{ var('class_b_p_chance') }}
-         and near_known_nonstellar is distinct from true
-         and (p_any is null or p_any >= {{ var('class_b_p_any') }})
-            then 'B'
-        else 'C'
-    end as reliability_class
+    class_p_any_cut,
+    {{ reliability_class('p_any', 'p_i', 'p_chance', 'n_candidates', 'near_known_nonstellar', 'class_p_any_cut') }}
+        as reliability_class
 from flagged

@@ -18,5 +18,12 @@ select
     nullif(parameters ->> 'sigma_sys_arcsec', '')::float8   as sigma_sys_arcsec,
     nullif(parameters ->> 'healpix_order', '')::int         as healpix_order,
     parameters                                     as parameters,
-    metrics                                        as metrics
+    metrics                                        as metrics,
+    -- metrics.json "calibration": the p_any cut calibrated on the shifted control (NULL for older runs)
+    target_false_rate::float8                      as target_false_rate,
+    p_any_cut::float8                              as p_any_cut,
+    false_rate_at_cut::float8                      as false_rate_at_cut,
+    n_selected_at_cut::bigint                      as n_selected_at_cut,
+    n_control_sources::bigint                      as n_control_sources,
+    calibration_curve                              as calibration_curve
 from {{ source('raw', 'crossmatch_runs') }}

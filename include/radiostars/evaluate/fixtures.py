@@ -130,6 +130,9 @@ def build_tiny_run(seed: int = 7) -> tuple[RunData, pd.DataFrame]:
     })
     control["far_per_source"] = control["n_matches"] / n
     n_control = int(control["n_matches"].sum())
+    # p_any of each shifted-control source's best candidate → the calibrated cut, as the job records it
+    control_p_any = control_result.pairs.groupby("radio_id")["p_any"].max().to_numpy(float)
+    calibration = calibrate_on_control(control_p_any, n * len(offsets), getattr(params, "target_false_rate", 0.01))
     metrics = {
         "run_id": RUN_ID, "params": params.to_dict(), "catalogues": ["gaia_dr3", "hipparcos2"],
         "radio": {"rows": n, "usable": n, "skipped_no_position": 0}, "optical": {},
@@ -141,6 +144,7 @@ def build_tiny_run(seed: int = 7) -> tuple[RunData, pd.DataFrame]:
         "far_control_err": math.sqrt(n_control) / (n * len(offsets)),
         "control": {"offsets": len(offsets), "pairs": n_control,
                     "per_offset": {f"c{k}": int(v) for k, v in sorted(per_offset.items())}},
+        "calibration": calibration,
     }
     used = pairs[["optical_catalogue", "optical_id"]].drop_duplicates()
     optical_out = optical.merge(used.rename(columns={"optical_catalogue": "catalogue"}), on=["catalogue", "optical_id"])
@@ -154,9 +158,28 @@ def build_tiny_run(seed: int = 7) -> tuple[RunData, pd.DataFrame]:
         "int_true_mjy": radio["int_flux_mjy"], "field": ["TINY"] * 5 + ["HPM"] + ["TINY"] * n_bg,
         "obs_epoch_mjd": radio["obs_epoch_mjd"],
     })
+    # known objects: an AGN 5″ from the first injected star's radio position (→ never class A), a Star 3″
+    # from the second (stars never count), an HII region far from everything
+    ko_ra, ko_dec = _offset(radio["ra_deg"].to_numpy()[:2], radio["dec_deg"].to_numpy()[:2],
+                            np.array([5.0, 0.0]), np.array([0.0, 3.0]))
+    known = pd.DataFrame({"name": ["KO-AGN", "KO-STAR", "KO-HII"], "ra_deg": [*ko_ra, RA0 + 5.0],
+                          "dec_deg": [*ko_dec, DEC0], "object_type": ["AGN", "Star", "HII"]})
     run = RunData(run_id=RUN_ID, lake_prefix="", metrics=metrics, pairs=pairs, best=best, control=control,
-                  radio=radio, optical=optical_out)
+                  radio=radio, optical=optical_out, known_objects=known)
     return run, truth
+
+
+def calibrate_on_control(control_p_any: np.ndarray, n_control_sources: int, target_false_rate: float) -> dict:
+    """metrics.json ``calibration`` from the best p_any of each shifted-control source that has a candidate:
+    false-selection rate per cut on a 0.01 grid, and the loosest cut at or below the target (1 if none)."""
+    p = np.asarray(control_p_any, float)
+    curve = []
+    for cut in np.round(np.linspace(0.0, 1.0, 101), 2):
+        k = int((p >= cut).sum())
+        curve.append({"p_any_cut": float(cut), "false_rate": k / n_control_sources, "n_selected": k})
+    at = next((row for row in curve if row["false_rate"] <= target_false_rate), curve[-1])
+    return {"target_false_rate": target_false_rate, "p_any_cut": at["p_any_cut"], "false_rate_at_cut": at["false_rate"],
+            "n_selected_at_cut": at["n_selected"], "n_control_sources": n_control_sources, "curve": curve}
 
 
 def write_committed_run(settings, run: RunData, lake_prefix: str) -> str:
@@ -178,8 +201,13 @@ def write_committed_run(settings, run: RunData, lake_prefix: str) -> str:
         pq.write_table(pa.Table.from_pandas(getattr(run, name), preserve_index=False), buf, compression="zstd")
         put(f"{name}/part-00000.zstd.parquet", buf.getvalue(), "application/vnd.apache.parquet")
         put(f"{name}/_SUCCESS", b"", "application/octet-stream")
+    files = ["pairs/", "best/", "control/", "radio/", "optical/", "metrics.json"]
+    if run.known_objects is not None:  # committed with the run, as docs/lake.md allows
+        buf = io.BytesIO()
+        pq.write_table(pa.Table.from_pandas(run.known_objects, preserve_index=False), buf)
+        put("known_objects/part-00000.parquet", buf.getvalue(), "application/vnd.apache.parquet")
+        files.insert(-1, "known_objects/")
     put("metrics.json", json.dumps(run.metrics, indent=2).encode(), "application/json")
-    marker = {"run_id": run.run_id, "committed_at": "2026-01-01T00:00:00Z",
-              "files": ["pairs/", "best/", "control/", "radio/", "optical/", "metrics.json"]}
+    marker = {"run_id": run.run_id, "committed_at": "2026-01-01T00:00:00Z", "files": files}
     put("_SUCCESS", json.dumps(marker).encode(), "application/json")
     return prefix

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import pandas as pd
 
@@ -65,6 +66,8 @@ class RunData:
     control: pd.DataFrame
     radio: pd.DataFrame
     optical: pd.DataFrame
+    # name, ra_deg, dec_deg, object_type as the warehouse sees them for this run; None = no snapshot
+    known_objects: pd.DataFrame | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -82,10 +85,9 @@ def read_run_table(settings: Settings, run_id: str, name: str, lake_prefix: str 
     return table.to_pandas()
 
 
-def read_metrics(settings: Settings, run_id: str, lake_prefix: str = "") -> dict:
+def read_json_object(settings: Settings, key: str) -> dict:
     from radiostars.lake import lake_client
 
-    key = run_key(run_id, lake_prefix) + "metrics.json"
     try:
         response = lake_client(settings).get_object(settings.lake_bucket, key)
         try:
@@ -97,6 +99,48 @@ def read_metrics(settings: Settings, run_id: str, lake_prefix: str = "") -> dict
         raise EvaluationError(f"cannot read s3://{settings.lake_bucket}/{key}: {type(exc).__name__}") from None
 
 
+def read_metrics(settings: Settings, run_id: str, lake_prefix: str = "") -> dict:
+    return read_json_object(settings, run_key(run_id, lake_prefix) + "metrics.json")
+
+
+KNOWN_OBJECT_COLUMNS = ["name", "ra_deg", "dec_deg", "object_type"]
+
+
+def read_known_objects(settings: Settings, run_id: str, lake_prefix: str = "", committed_at: datetime | None = None,
+                       filesystem=None) -> pd.DataFrame | None:
+    """The known objects the warehouse uses for this run (docs/warehouse.md): ``known_objects/`` of the run
+    when it commits one, else the ``raw/known_objects/`` snapshot as of the run's commit (the ingestion's
+    effective manifests committed at or before it); None when there is neither."""
+    import pyarrow.parquet as pq
+    from pyarrow import fs as pafs
+
+    from radiostars.ingest.errors import IngestError
+    from radiostars.ingest.manifest import effective_manifests, read_snapshot
+
+    filesystem = filesystem or s3_filesystem(settings)
+    folder = f"{settings.lake_bucket}/{run_key(run_id, lake_prefix)}known_objects"
+    try:
+        if filesystem.get_file_info(folder).type == pafs.FileType.Directory:
+            return _latest_by_name(pq.read_table(folder, filesystem=filesystem).to_pandas())
+        if not effective_manifests(settings, "known_objects", lake_prefix, committed_before=committed_at):
+            return None
+        return read_snapshot(settings, "known_objects", lake_prefix, columns=KNOWN_OBJECT_COLUMNS,
+                             committed_before=committed_at).to_pandas()
+    except (IngestError, OSError, ValueError) as exc:
+        raise EvaluationError(f"cannot read the known objects of run {run_id}: {str(exc).splitlines()[0]}") from None
+
+
+def _latest_by_name(known: pd.DataFrame) -> pd.DataFrame:
+    """The warehouse's snapshot rule: the latest version of each name by (updated_at, row_id), deleted dropped."""
+    order = [c for c in ("updated_at", "row_id") if c in known.columns]
+    if order:
+        known = known.sort_values(order, ascending=False, na_position="last", kind="stable")
+    known = known.drop_duplicates("name")
+    if "deleted" in known.columns:
+        known = known[~known["deleted"].fillna(False).astype(bool)]
+    return known[KNOWN_OBJECT_COLUMNS].reset_index(drop=True)
+
+
 def read_run(settings: Settings, run_id: str | None = None, lake_prefix: str = "") -> RunData:
     """Resolve the run (latest committed by default) and read all its outputs."""
     if lake_prefix and not lake_prefix.endswith("/"):
@@ -104,5 +148,18 @@ def read_run(settings: Settings, run_id: str | None = None, lake_prefix: str = "
     run_id = resolve_run_id(settings, run_id, lake_prefix)
     fs = s3_filesystem(settings)
     frames = {name: read_run_table(settings, run_id, name, lake_prefix, fs) for name in RUN_TABLES}
+    marker = read_json_object(settings, run_key(run_id, lake_prefix) + "_SUCCESS")
+    committed_at = _parse_time(marker.get("committed_at"))
     return RunData(run_id=run_id, lake_prefix=lake_prefix, metrics=read_metrics(settings, run_id, lake_prefix),
-                   **frames)
+                   known_objects=read_known_objects(settings, run_id, lake_prefix, committed_at, fs),
+                   extra={"committed_at": committed_at.isoformat() if committed_at else None}, **frames)
+
+
+def _parse_time(value) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)

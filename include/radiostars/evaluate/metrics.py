@@ -7,20 +7,23 @@ Wilson interval; Poisson errors are √k / n.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from radiostars.config import PROJECT_ROOT
+
 ArrayLike = npt.ArrayLike
 
-# Reliability classes on the best candidate's p_chance. Kept in this one function/table so they can
-# be aligned with the warehouse's `reliability_class` (dbt vars class_*_p_chance) later.
-CLASS_THRESHOLDS: tuple[tuple[str, float], ...] = (("A", 0.001), ("B", 0.01))
-CLASS_OTHERWISE = "C"
-CLASSES = tuple(c for c, _ in CLASS_THRESHOLDS) + (CLASS_OTHERWISE,)
+# Reliability classes: the warehouse's rule (dbt_project/macros/reliability_class.sql) with the
+# thresholds read from the dbt vars in dbt_project/dbt_project.yml — the one place they are set.
+CLASSES = ("A", "B", "C")
+DBT_PROJECT_FILE = PROJECT_ROOT / "dbt_project" / "dbt_project.yml"
 
 PARSEC_CM = 3.0856775814913673e18
 MJY_CGS = 1e-26  # 1 mJy in erg s⁻¹ cm⁻² Hz⁻¹
@@ -73,13 +76,133 @@ def poisson_rate(count: float, n: int) -> tuple[float, float]:
 
 # ---- classes, bins ---------------------------------------------------------------------------------
 
-def reliability_class(p_chance: ArrayLike) -> np.ndarray:
-    """'A' p_chance < 0.001, 'B' < 0.01, else 'C' (NaN → 'C')."""
-    p = np.asarray(p_chance, dtype=float)
-    out = np.full(p.shape, CLASS_OTHERWISE, dtype=object)
-    for name, limit in reversed(CLASS_THRESHOLDS):  # loosest first, tighter ones overwrite
-        out[p < limit] = name
-    return out
+@dataclass(frozen=True)
+class ClassRule:
+    """Thresholds of the reliability class (dbt vars of the same names) and of the known-object flag."""
+
+    class_a_p_any: float
+    class_a_p_i: float
+    class_b_p_i: float
+    p_any_cut_uncalibrated: float
+    class_a_p_chance: float
+    class_b_p_chance: float
+    near_known_arcsec: float
+    nonstellar_types: tuple[str, ...]
+
+    @classmethod
+    def from_dbt_vars(cls, dbt_vars: dict) -> "ClassRule":
+        try:
+            return cls(**{f: (tuple(dbt_vars[f]) if f == "nonstellar_types" else float(dbt_vars[f]))
+                          for f in cls.__dataclass_fields__})
+        except KeyError as exc:
+            raise ValueError(f"dbt var {exc.args[0]} is missing from {DBT_PROJECT_FILE}") from None
+
+    def definitions(self) -> dict[str, str]:
+        """One line per class, as docs/warehouse.md states the rule."""
+        return {
+            "A": f"with p_any, p_i: p_any >= max(run's p_any cut, {self.class_a_p_any:g}), p_i >= {self.class_a_p_i:g}, "
+                 f"no known non-stellar object within {self.near_known_arcsec:g}\" (flag false, not unknown); "
+                 f"without: p_chance < {self.class_a_p_chance:g}, one candidate, same flag",
+            "B": f"otherwise, with p_any, p_i: p_any >= run's p_any cut (uncalibrated run: "
+                 f"{self.p_any_cut_uncalibrated:g}), p_i >= {self.class_b_p_i:g}, not near a known non-stellar "
+                 f"object; without: p_chance < {self.class_b_p_chance:g}, not near one",
+            "C": "everything else",
+        }
+
+
+@functools.lru_cache(maxsize=4)
+def class_rule(path: Path = DBT_PROJECT_FILE) -> ClassRule:
+    """The warehouse's class thresholds, read from the dbt project's vars."""
+    import yaml
+
+    return ClassRule.from_dbt_vars(yaml.safe_load(Path(path).read_text())["vars"])
+
+
+def _nullable_bool(values, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(is True, is False) per element of a nullable boolean input (None/NaN/NA = unknown);
+    ``values`` None = all unknown."""
+    if values is None:
+        return np.zeros(n, bool), np.zeros(n, bool)
+    v = pd.array(pd.Series(values, dtype=object).where(lambda x: x.notna(), None), dtype="boolean")
+    if len(v) != n:
+        raise ValueError(f"near_known_nonstellar: {len(v)} values for {n} candidates")
+    return v.fillna(False).to_numpy(bool), (~v).fillna(False).to_numpy(bool)
+
+
+def _nullable_float(values, n: int, name: str) -> np.ndarray:
+    """A float array of length n (None/NA → NaN); a scalar is repeated, None = all NaN."""
+    if values is None or (np.ndim(values) == 0 and pd.isna(values)):
+        return np.full(n, np.nan)
+    if np.ndim(values) == 0:
+        return np.full(n, float(values))
+    a = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").astype("Float64")
+    if len(a) != n:
+        raise ValueError(f"{name}: {len(a)} values for {n} candidates")
+    return a.to_numpy(dtype=float, na_value=np.nan)
+
+
+def reliability_class(p_chance: ArrayLike, p_any: ArrayLike | None = None, p_i: ArrayLike | None = None, *,
+                      n_candidates: ArrayLike | None = None, near_known_nonstellar: ArrayLike | None = None,
+                      p_any_cut: ArrayLike | float | None = None, rule: ClassRule | None = None) -> np.ndarray:
+    """The reliability class of best candidates — the rule of ``marts.radio_star_candidates``
+    (dbt_project/macros/reliability_class.sql), thresholds from the dbt vars (:func:`class_rule`).
+
+    With p_any and p_i (both finite):
+      A  p_any ≥ max(cut, class_a_p_any) and p_i ≥ class_a_p_i and near_known_nonstellar is False
+      B  p_any ≥ cut and p_i ≥ class_b_p_i and near_known_nonstellar is not True
+    Without them:
+      A  p_chance < class_a_p_chance and n_candidates == 1 and near_known_nonstellar is False
+      B  p_chance < class_b_p_chance and near_known_nonstellar is not True
+    C  otherwise (NaN p_chance included).
+
+    ``p_any_cut``: the run's calibrated cut (metrics.json ``calibration.p_any_cut``), a scalar or one per
+    row; None/NaN → ``p_any_cut_uncalibrated``. ``near_known_nonstellar``: True/False/None per row; None
+    (the whole argument) = unknown for every row, as in the warehouse for a run without known objects —
+    then no candidate is A. ``n_candidates`` None = unknown (no p_chance-path A).
+    """
+    rule = rule or class_rule()
+    n = int(np.size(p_chance))
+    pc = _nullable_float(p_chance, n, "p_chance")
+    pa_ = _nullable_float(p_any, n, "p_any")
+    pi_ = _nullable_float(p_i, n, "p_i")
+    nc = _nullable_float(n_candidates, n, "n_candidates")
+    cut = _nullable_float(p_any_cut, n, "p_any_cut")
+    cut = np.where(np.isfinite(cut), cut, rule.p_any_cut_uncalibrated)
+    near_true, near_false = _nullable_bool(near_known_nonstellar, n)
+    bayes = np.isfinite(pa_) & np.isfinite(pi_)
+    with np.errstate(invalid="ignore"):
+        a_bayes = (pa_ >= np.maximum(cut, rule.class_a_p_any)) & (pi_ >= rule.class_a_p_i) & near_false
+        b_bayes = (pa_ >= cut) & (pi_ >= rule.class_b_p_i) & ~near_true
+        a_pc = (pc < rule.class_a_p_chance) & (nc == 1) & near_false
+        b_pc = (pc < rule.class_b_p_chance) & ~near_true
+    a = np.where(bayes, a_bayes, a_pc)
+    b = np.where(bayes, b_bayes, b_pc)
+    return np.where(a, "A", np.where(b, "B", "C")).astype(object)
+
+
+def near_known_nonstellar(ra_deg: ArrayLike, dec_deg: ArrayLike, known: pd.DataFrame | None,
+                          rule: ClassRule | None = None) -> np.ndarray | None:
+    """The warehouse's ``near_known_nonstellar`` flag: a known object whose ``object_type`` is one of the
+    non-stellar types lies within ``near_known_arcsec`` of the position. ``known`` None (no snapshot)
+    → None (unknown), as the warehouse's NULL."""
+    if known is None:
+        return None
+    from scipy.spatial import cKDTree
+
+    rule = rule or class_rule()
+    ns = known[known["object_type"].isin(rule.nonstellar_types)]
+    ra = np.asarray(ra_deg, float)
+    if ra.size == 0 or ns.empty:
+        return np.zeros(ra.size, bool)
+
+    def xyz(r, d):
+        r, d = np.radians(np.asarray(r, float)), np.radians(np.asarray(d, float))
+        return np.column_stack([np.cos(d) * np.cos(r), np.cos(d) * np.sin(r), np.sin(d)])
+
+    chord = 2 * math.sin(math.radians(rule.near_known_arcsec / 3600.0) / 2)
+    tree = cKDTree(xyz(ns["ra_deg"], ns["dec_deg"]))
+    hits = tree.query_ball_point(xyz(ra, dec_deg), chord)
+    return np.array([len(h) > 0 for h in hits], bool)
 
 
 def binned_rate(x: ArrayLike, flags: ArrayLike, edges: ArrayLike) -> pd.DataFrame:
@@ -248,6 +371,44 @@ def cut_at_completeness(score: ArrayLike, is_true: ArrayLike, n_injected: int, t
                     "completeness": n_true / n_injected if n_injected else math.nan,
                     "reliability": n_true / n_sel if n_sel else math.nan}
     return {"threshold": None, "n_selected": 0, "n_true": 0, "completeness": math.nan, "reliability": math.nan}
+
+
+def compare_at_equal_completeness(p_any: ArrayLike, p_chance: ArrayLike, is_true: ArrayLike, n_injected: int,
+                                  levels: ArrayLike, tolerance: float = 1e-12) -> pd.DataFrame:
+    """Which selection of the best candidates is purer at equal completeness: for each completeness
+    level, the strictest cut p_any ≥ t and the strictest cut p_chance ≤ t reaching it
+    (:func:`cut_at_completeness`) with their reliabilities. ``purer`` is 'p_any', 'p_chance', 'equal'
+    (within ``tolerance``) or None when either cut cannot reach the level."""
+    rows = []
+    for level in np.asarray(levels, float):
+        a = cut_at_completeness(p_any, is_true, n_injected, level, "ge")
+        c = cut_at_completeness(p_chance, is_true, n_injected, level, "le")
+        ra, rc = a["reliability"], c["reliability"]
+        if a["threshold"] is None or c["threshold"] is None or not (math.isfinite(ra) and math.isfinite(rc)):
+            purer = None
+        elif abs(ra - rc) <= tolerance:
+            purer = "equal"
+        else:
+            purer = "p_any" if ra > rc else "p_chance"
+        rows.append({"completeness_level": float(level),
+                     "p_any_threshold": a["threshold"], "p_any_completeness": a["completeness"],
+                     "p_any_n_selected": a["n_selected"], "p_any_reliability": ra,
+                     "p_chance_threshold": c["threshold"], "p_chance_completeness": c["completeness"],
+                     "p_chance_n_selected": c["n_selected"], "p_chance_reliability": rc,
+                     "reliability_gain": (ra - rc) if purer is not None else math.nan, "purer": purer})
+    return pd.DataFrame(rows)
+
+
+def false_selection_rate(score: ArrayLike, threshold: float, n_without_counterpart: int, keep: str = "ge") -> Rate:
+    """Radio sources *without* a true counterpart that a cut selects, over all such sources — the truth's
+    version of the false-selection rate the job calibrates its p_any cut on with the shifted control.
+    ``score``: the best candidate's score of each such source that has one (a source without a candidate
+    is never selected, but counts in ``n_without_counterpart``)."""
+    s = np.asarray(score, float)
+    k = int(_selected(s, threshold, keep).sum())
+    if k > n_without_counterpart:
+        raise ValueError(f"{k} selected among {n_without_counterpart} sources")
+    return Rate(k, int(n_without_counterpart))
 
 
 def calibration_curve(predicted: ArrayLike, observed: ArrayLike, edges: ArrayLike) -> pd.DataFrame:

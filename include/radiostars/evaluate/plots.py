@@ -221,3 +221,76 @@ def bayes_selection(path: Path, p_any_curve: pd.DataFrame, p_chance_curve: pd.Da
     a2.set_title("p_i calibration", fontsize=10)
     a2.legend(fontsize=8)
     return _save(fig, path)
+
+
+def selection_cuts(path: Path, p_any_curve: pd.DataFrame, p_chance_curve: pd.DataFrame,
+                   p_any_cut: float | None, target_false_rate: float | None, equal: pd.DataFrame,
+                   class_marks: dict[str, float]) -> Path:
+    """Completeness and reliability of the best candidates as a function of the cut: p_any ≥ t (left,
+    with the run's calibrated cut) and p_chance ≤ t (middle); right: the reliability of each selection
+    at equal completeness (the strictest cut of each reaching it)."""
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(15, 4.4))
+    for ax, curve, name in ((a1, p_any_curve, "p_any ≥ t"), (a2, p_chance_curve, "p_chance ≤ t")):
+        ax.plot(curve["threshold"], curve["completeness"], "-", color="tab:blue", label="completeness")
+        ax.plot(curve["threshold"], curve["reliability"], "--", color="tab:red", label="reliability")
+        ax.set_ylim(-0.05, 1.05)
+        ax.axhline(0.99, color="0.5", ls=":", lw=0.8)
+        ax.set_xlabel(f"cut t ({name})")
+        ax.set_title(f"Best candidates selected by {name}", fontsize=10)
+    if p_any_cut is not None:
+        label = f"calibrated cut {p_any_cut:.3g}" + (f" ({target_false_rate:.2%} control false rate)"
+                                                     if target_false_rate is not None else "")
+        a1.axvline(p_any_cut, color="k", lw=1, label=label)
+    if "class_a_p_any" in class_marks:
+        a1.axvline(class_marks["class_a_p_any"], color="tab:green", ls=":", lw=1,
+                   label=f"class A floor {class_marks['class_a_p_any']:g}")
+    for key, colour in (("class_a_p_chance", "tab:green"), ("class_b_p_chance", "tab:orange")):
+        if key in class_marks:
+            a2.axvline(class_marks[key], color=colour, ls=":", lw=1,
+                       label=f"class {key[6].upper()} (no p_any) {class_marks[key]:g}")
+    a2.set_xscale("log")
+    a1.legend(fontsize=7, loc="lower left")
+    a2.legend(fontsize=7, loc="lower left")
+    ok = equal["purer"].notna()
+    if ok.any():
+        x = equal.loc[ok, "completeness_level"].to_numpy(float)
+        a3.plot(x, equal.loc[ok, "p_any_reliability"].to_numpy(float), "o-", label="cut on p_any")
+        a3.plot(x, equal.loc[ok, "p_chance_reliability"].to_numpy(float), "s--", label="cut on p_chance")
+        a3.legend(fontsize=8)
+    else:
+        a3.text(0.5, 0.5, "no completeness level reachable by both cuts\n(p_any missing?)", ha="center",
+                va="center", transform=a3.transAxes, fontsize=9)
+    a3.set_ylim(-0.05, 1.05)
+    a3.set_xlabel("completeness reached")
+    a3.set_ylabel("reliability")
+    a3.set_title("Which selection is purer at equal completeness", fontsize=10)
+    return _save(fig, path)
+
+
+def p_i_calibration(path: Path, calib_joint: pd.DataFrame, calib_conditional: pd.DataFrame) -> Path:
+    """Reliability diagram of the Bayesian posteriors: per bin of predicted probability, the observed
+    fraction of true pairs (68 % Wilson bars) — p_any·p_i on all pairs and p_i on the sources whose star
+    is among the candidates — and below, the pairs per bin."""
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(6.5, 7), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    for table, fmt, label, colour in ((calib_joint, "o-", "p_any · p_i (all pairs)", "tab:blue"),
+                                      (calib_conditional, "s--", "p_i (sources whose star is a candidate)",
+                                       "tab:orange")):
+        ok = table["n"] > 0
+        if ok.any():
+            y = table["value"][ok].to_numpy(float)
+            a1.errorbar(table["mean_predicted"][ok].to_numpy(float), y,
+                        yerr=_yerr(y, table["lo"][ok], table["hi"][ok]), fmt=fmt, ms=4, color=colour, label=label)
+        centres = 0.5 * (table["bin_lo"] + table["bin_hi"]).to_numpy(float)
+        width = (table["bin_hi"] - table["bin_lo"]).to_numpy(float)
+        a2.bar(centres, table["n"].to_numpy(float), width=width * 0.45,
+               align="edge" if colour == "tab:blue" else "center", color=colour, alpha=0.7)
+    a1.plot([0, 1], [0, 1], ":", color="0.5", label="calibrated")
+    a1.set_xlim(-0.02, 1.02)
+    a1.set_ylim(-0.05, 1.05)
+    a1.set_ylabel("observed fraction true")
+    a1.set_title("Calibration of p_i (predicted vs observed, binned)", fontsize=10)
+    a1.legend(fontsize=8, loc="upper left")
+    a2.set_yscale("symlog", linthresh=1)
+    a2.set_xlabel("predicted probability that the pair is the counterpart (bin)")
+    a2.set_ylabel("pairs")
+    return _save(fig, path)

@@ -31,11 +31,13 @@ SEP_SIGMA_EDGES = np.linspace(0, 8, 33)
 P_ANY_THRESHOLDS = np.linspace(0, 1, 101)
 P_CHANCE_THRESHOLDS = np.logspace(-7, 0, 71)
 P_ANY_CUTS = (0.5, 0.8, 0.9, 0.99)
+COMPLETENESS_LEVELS = (0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 CALIBRATION_EDGES = np.linspace(0, 1, 11)
 
 PLOT_FILES = {"sky_map": "sky_map.png", "sep_sigma": "sep_sigma_hist.png",
               "p_chance_calibration": "p_chance_calibration.png", "luminosity": "luminosity_distance.png",
-              "completeness": "completeness_sn_pm.png", "bayes": "bayes_selection.png"}
+              "completeness": "completeness_sn_pm.png", "bayes": "bayes_selection.png",
+              "selection_cuts": "selection_cuts.png", "p_i_calibration": "p_i_calibration.png"}
 
 
 @dataclass
@@ -65,7 +67,14 @@ def evaluate_run(run: RunData, truth: pd.DataFrame) -> Evaluation:
     pairs = label_pairs(run.pairs, injected)
     best = label_pairs(run.best, injected)
     best["match_kind"] = false_flags(best)
-    best["class"] = M.reliability_class(best["p_chance"])
+    rule = M.class_rule()
+    calibration = _calibration(run.metrics)
+    p_any_cut = calibration["p_any_cut"] if calibration else None
+    near = M.near_known_nonstellar(best["radio_ra_deg"], best["radio_dec_deg"], run.known_objects, rule)
+    best["near_known_nonstellar"] = pd.array(near if near is not None else [None] * len(best), dtype="boolean")
+    best["class"] = M.reliability_class(best["p_chance"], best["p_any"], best["p_i"],
+                                        n_candidates=best["n_candidates"], near_known_nonstellar=near,
+                                        p_any_cut=p_any_cut, rule=rule)
     n_radio = int((run.metrics.get("radio") or {}).get("usable", len(radio)))
 
     # --- per injected star: recovery, S/N, proper motion ---------------------------------------------
@@ -106,8 +115,15 @@ def evaluate_run(run: RunData, truth: pd.DataFrame) -> Evaluation:
         f"p_chance_lt_{RELIABILITY_P_CHANCE:g}": M.reliability(best.loc[reliable, "is_true"]).to_dict(),
         "by_p_chance_bin": _records(M.binned_rate(p_best, best["is_true"], P_CHANCE_EDGES)),
         "by_class": _rates(M.rate_by_group(best["class"], best["is_true"], M.CLASSES)),
-        "class_definition": {name: f"p_chance < {limit:g}" for name, limit in M.CLASS_THRESHOLDS}
-        | {M.CLASS_OTHERWISE: "otherwise"},
+        "class_definition": rule.definitions(),
+        "class_inputs": {
+            "p_any_cut": p_any_cut if p_any_cut is not None else rule.p_any_cut_uncalibrated,
+            "p_any_cut_source": "metrics.json calibration" if p_any_cut is not None
+            else "dbt var p_any_cut_uncalibrated (the run records no calibration)",
+            "known_objects": None if run.known_objects is None else int(len(run.known_objects)),
+            "n_near_known_nonstellar": None if near is None else int(np.sum(near)),
+            "rule": "the warehouse's (dbt_project/macros/reliability_class.sql, thresholds = dbt vars)",
+        },
         "best_match_kinds": {k: int(v) for k, v in best["match_kind"].value_counts().items()},
         "false_with_p_chance_lt_0.01": {k: int(v) for k, v in
                                          best.loc[reliable & ~best["is_true"], "match_kind"].value_counts().items()},
@@ -137,13 +153,34 @@ def evaluate_run(run: RunData, truth: pd.DataFrame) -> Evaluation:
     curve_any = M.selection_curve(p_any, best["is_true"], n_inj, P_ANY_THRESHOLDS, "ge")
     curve_pc = M.selection_curve(p_best, best["is_true"], n_inj, P_CHANCE_THRESHOLDS, "le")
     comparisons = []
-    for cut in P_ANY_CUTS:
+    cuts = sorted(set(P_ANY_CUTS) | ({p_any_cut} if p_any_cut is not None else set()))
+    for cut in cuts:
         a = M.selection_curve(p_any, best["is_true"], n_inj, [cut], "ge").iloc[0].to_dict()
         c = M.cut_at_completeness(p_best, best["is_true"], n_inj, a["completeness"], "le") \
             if math.isfinite(a["completeness"]) else {}
-        comparisons.append({"p_any_cut": cut, "p_any": {k: M._num(v) for k, v in a.items()},
+        comparisons.append({"p_any_cut": cut, "calibrated": cut == p_any_cut,
+                            "p_any": {k: M._num(v) for k, v in a.items()},
                             "p_chance_at_equal_completeness": {k: (M._num(v) if v is not None else None)
                                                                for k, v in c.items()}})
+    equal = M.compare_at_equal_completeness(p_any, p_best, best["is_true"], n_inj, COMPLETENESS_LEVELS)
+    verdict = {k: int((equal["purer"] == k).sum()) for k in ("p_any", "p_chance", "equal")}
+    verdict["unreachable"] = int(equal["purer"].isna().sum())
+    n_starless = int(len(radio)) - n_inj  # radio sources of the run without an injected star
+    at_cut = None
+    if calibration is not None and p_any_cut is not None:
+        sel = M.selection_curve(p_any, best["is_true"], n_inj, [p_any_cut], "ge").iloc[0].to_dict()
+        background = best["match_kind"] == "background"
+        fsr = M.false_selection_rate(best.loc[background, "p_any"], p_any_cut, max(n_starless, 0))
+        at_cut = {"p_any_cut": p_any_cut, "target_false_rate": calibration["target_false_rate"],
+                  "control_false_rate": calibration["false_rate_at_cut"],
+                  "n_control_sources": calibration["n_control_sources"],
+                  "selection": {k: M._num(v) for k, v in sel.items()},
+                  "truth_false_rate": fsr.to_dict(),
+                  "truth_vs_control": _binomial_compare(fsr, calibration["false_rate_at_cut"],
+                                                        calibration["n_control_sources"]),
+                  "definition": "truth_false_rate = radio sources without an injected star whose best candidate "
+                                "has p_any >= the cut / all radio sources without an injected star (the quantity "
+                                "the job calibrates on the shifted control, where no source has a counterpart)"}
     has_pi = pairs["p_i"].notna() & pairs["p_any"].notna()
     calib_joint = M.calibration_curve((pairs["p_any"] * pairs["p_i"])[has_pi], pairs["is_true"][has_pi],
                                       CALIBRATION_EDGES)
@@ -151,6 +188,10 @@ def evaluate_run(run: RunData, truth: pd.DataFrame) -> Evaluation:
     calib_cond = M.calibration_curve(pairs["p_i"][has_pi & star_is_candidate],
                                      pairs["is_true"][has_pi & star_is_candidate], CALIBRATION_EDGES)
     bayes = {"n_best_with_p_any": int(np.isfinite(p_any).sum()), "comparisons": comparisons,
+             "calibration": {k: v for k, v in calibration.items() if k != "curve"} if calibration else None,
+             "at_calibrated_cut": at_cut,
+             "equal_completeness": _records(equal), "purer_at_equal_completeness": verdict,
+             "curves": {"p_any": _records(curve_any), "p_chance": _records(curve_pc)},
              "p_i_calibration_joint": _records(calib_joint), "p_i_calibration_conditional": _records(calib_cond)}
 
     # --- luminosity -------------------------------------------------------------------------------------------
@@ -184,10 +225,30 @@ def evaluate_run(run: RunData, truth: pd.DataFrame) -> Evaluation:
     summary["targets"] = targets(summary)
     summary["findings"] = findings(summary, missed, best)
     frames = {"recovery": rec, "missed": missed, "best": best, "epoch_stars": epoch_stars,
-              "curve_p_any": curve_any, "curve_p_chance": curve_pc, "calib_joint": calib_joint,
+              "curve_p_any": curve_any, "curve_p_chance": curve_pc, "equal_completeness": equal,
+              "calib_joint": calib_joint,
               "calib_conditional": calib_cond, "pairs": pairs, "radio": radio}
     arrays = {"expected_sep": expected_sep, "p_grid": p_grid, "cdf_obs": cdf_obs, "cdf_exp": cdf_exp}
     return Evaluation(summary, frames, arrays)
+
+
+def _calibration(metrics: dict) -> dict | None:
+    """metrics.json ``calibration`` (the warehouse loader's reader, so both see the same numbers), or None
+    when the run has none or no usable cut (runs written before the job calibrated its p_any cut)."""
+    from radiostars.warehouse.lakeio import run_calibration
+
+    cal = run_calibration(metrics)
+    return cal if cal is not None and cal["p_any_cut"] is not None else None
+
+
+def _binomial_compare(truth: M.Rate, control_rate: float | None, n_control: int | None) -> dict:
+    """Truth vs control false-selection rate: ratio and pull with binomial errors √(p(1 − p)/n)."""
+    if control_rate is None or not n_control or not truth.n:
+        return {"ratio": None, "pull_sigma": None}
+    t = truth.value
+    err = math.sqrt(t * (1 - t) / truth.n + control_rate * (1 - control_rate) / n_control)
+    return {"ratio": M._num(t / control_rate) if control_rate else None,
+            "pull_sigma": M._num((t - control_rate) / err) if err > 0 else None}
 
 
 def _max_log_ratio(p: np.ndarray, obs: np.ndarray, exp: np.ndarray, p_max: float) -> float:
@@ -247,6 +308,24 @@ def findings(summary: dict, missed: pd.DataFrame, best: pd.DataFrame) -> list[st
                    f"(see p_chance_calibration.png), against at most {n_star} true stars, so reliability at this cut is "
                    f"bounded near {n_star / (n_star + expected_false):.0%} by the star/background ratio; a stricter "
                    "cut or p_any (Bayesian selection) is needed for 99 %.")
+    b = summary["bayes"]
+    v = b["purer_at_equal_completeness"]
+    if b["n_best_with_p_any"]:
+        levels = ", ".join(f"{100 * x:g} %" for x in COMPLETENESS_LEVELS)
+        out.append(f"Selection at equal completeness ({levels}): the p_any cut is purer at {v['p_any']} level(s), "
+                   f"the p_chance cut at {v['p_chance']}, equal at {v['equal']}, {v['unreachable']} not reachable by "
+                   "both (see selection_cuts.png and the table under 'Bayesian selection').")
+    at = b["at_calibrated_cut"]
+    if at:
+        tf, sel = at["truth_false_rate"], at["selection"]
+        out.append(f"The run's calibrated cut p_any ≥ {at['p_any_cut']:.3g} (target {_pct(at['target_false_rate'])} "
+                   f"false selections, {_pct(at['control_false_rate'])} on the shifted control) selects "
+                   f"{tf['k']}/{tf['n']} = {_pct(tf['value'])} of the radio sources without a star in the truth "
+                   f"(pull vs control {_fmt(at['truth_vs_control']['pull_sigma'], '.1f')} σ); its completeness is "
+                   f"{_pct(sel['completeness'])} and its reliability {_pct(sel['reliability'])}.")
+    elif b["n_best_with_p_any"]:
+        out.append("The run's metrics.json records no p_any calibration (written before the job calibrated its cut): "
+                   "classes use the uncalibrated cut (dbt var p_any_cut_uncalibrated).")
     far = summary["far"]
     if not t["far_analytic_vs_control"]["met"]:
         out.append(f"Analytic FAR {far['analytic']['value']:.4g} vs control {far['control']['value']:.4g} per source "
@@ -274,6 +353,7 @@ def _pct(x: float | None) -> str:
 
 def write_plots(ev: Evaluation, out_dir: Path) -> list[str]:
     f, a = ev.frames, ev.arrays
+    rule = M.class_rule()
     radio, best, rec, pairs = f["radio"], f["best"], f["recovery"], f["pairs"]
     radio_lb = M.galactic_lb(radio["ra_deg"], radio["dec_deg"])
     best_lb = M.galactic_lb(best["radio_ra_deg"], best["radio_dec_deg"])
@@ -299,6 +379,12 @@ def write_plots(ev: Evaluation, out_dir: Path) -> list[str]:
                                   M.binned_rate(in_run["pm_total"], in_run["recovered_best"], PM_EDGES)),
         plots.bayes_selection(out_dir / PLOT_FILES["bayes"], f["curve_p_any"], f["curve_p_chance"],
                               f["calib_joint"], f["calib_conditional"]),
+        plots.selection_cuts(out_dir / PLOT_FILES["selection_cuts"], f["curve_p_any"], f["curve_p_chance"],
+                             (ev.summary["bayes"]["at_calibrated_cut"] or {}).get("p_any_cut"),
+                             (ev.summary["bayes"]["at_calibrated_cut"] or {}).get("target_false_rate"),
+                             f["equal_completeness"],
+                             {k: getattr(rule, k) for k in ("class_a_p_any", "class_a_p_chance", "class_b_p_chance")}),
+        plots.p_i_calibration(out_dir / PLOT_FILES["p_i_calibration"], f["calib_joint"], f["calib_conditional"]),
     ]
     return [p.name for p in written]
 
@@ -387,9 +473,29 @@ def render_markdown(summary: dict, missed: pd.DataFrame, plot_files: list[str]) 
     for comp in b["comparisons"]:
         a, pc = comp["p_any"], comp["p_chance_at_equal_completeness"]
         pc_cut = "—" if not pc or pc.get("threshold") is None else f"p_chance ≤ {pc['threshold']:.3g}"
-        md.append(f"| p_any ≥ {comp['p_any_cut']:g} | {_pct(a['completeness'])} | {_pct(a['reliability'])} | "
+        md.append(f"| p_any ≥ {comp['p_any_cut']:g}{' (calibrated)' if comp.get('calibrated') else ''} | "
+                  f"{_pct(a['completeness'])} | {_pct(a['reliability'])} | "
                   f"{pc_cut} | {_pct(pc.get('reliability')) if pc else '—'} |")
-    md += ["", f"![bayes]({PLOT_FILES['bayes']})", "",
+    at = b["at_calibrated_cut"]
+    if at:
+        tf = at["truth_false_rate"]
+        md += ["", f"**Calibrated cut** (metrics.json `calibration`): p_any ≥ {at['p_any_cut']:.3g} for a target of "
+               f"{_pct(at['target_false_rate'])} false selections; on the shifted control "
+               f"{_pct(at['control_false_rate'])} of {at['n_control_sources']} sources pass it; in the truth "
+               f"{_rate_cell(tf)} of the radio sources without a star do (ratio "
+               f"{_fmt(at['truth_vs_control']['ratio'])}, pull {_fmt(at['truth_vs_control']['pull_sigma'], '.1f')} σ)."]
+    else:
+        md += ["", "No calibrated p_any cut in metrics.json (a run written before the calibration)."]
+    md += ["", "Reliability at equal completeness (the strictest cut of each score that reaches the level):", "",
+           "| completeness | p_any cut | reliability | p_chance cut | reliability | purer |", "|---|---|---|---|---|---|"]
+    for row in b["equal_completeness"]:
+        cut_a = "—" if row["p_any_threshold"] is None else f"≥ {row['p_any_threshold']:.3g}"
+        cut_c = "—" if row["p_chance_threshold"] is None else f"≤ {row['p_chance_threshold']:.3g}"
+        md.append(f"| {100 * row['completeness_level']:g} % | {cut_a} | {_pct(row['p_any_reliability'])} | {cut_c} | "
+                  f"{_pct(row['p_chance_reliability'])} | {row['purer'] or 'unreachable'} |")
+    md += ["", f"![selection by cut]({PLOT_FILES['selection_cuts']})", "",
+           f"![p_i calibration]({PLOT_FILES['p_i_calibration']})", "",
+           f"![bayes]({PLOT_FILES['bayes']})", "",
            "## Luminosity", "",
            f"{s['luminosity']['n_with_distance']} of {s['luminosity']['n_best']} best candidates have a distance "
            f"({s['luminosity']['definition']}); by class {s['luminosity']['n_with_distance_by_class']}. Real Gaia "
@@ -433,4 +539,17 @@ def headline(summary: dict) -> str:
         f"{mark(t['far_analytic_vs_control']['met'])}); truth {far['truth_pairs']['value']:.4g}",
         f"  epoch effect (pm>1\"/yr) with {ep['with_propagation']['k']}/{ep['n_stars']}, "
         f"without {ep['without_propagation']['k']}/{ep['n_stars']}",
+        *_bayes_headline(summary["bayes"]),
     ])
+
+
+def _bayes_headline(b: dict) -> list[str]:
+    v, at = b["purer_at_equal_completeness"], b["at_calibrated_cut"]
+    lines = [f"  purer at equal completeness: p_any at {v['p_any']}, p_chance at {v['p_chance']}, equal at "
+             f"{v['equal']} of {sum(v.values())} levels"] if b["n_best_with_p_any"] else []
+    if at:
+        lines.append(f"  calibrated cut p_any>={at['p_any_cut']:.3g}: star-less sources selected "
+                     f"{_pct(at['truth_false_rate']['value'])} (control {_pct(at['control_false_rate'])}, target "
+                     f"{_pct(at['target_false_rate'])}); completeness {_pct(at['selection']['completeness'])}, "
+                     f"reliability {_pct(at['selection']['reliability'])}")
+    return lines

@@ -6,6 +6,7 @@ list. See docs/lake.md for the contract; the Spark job and the warehouse loader 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import numpy as np
@@ -15,6 +16,8 @@ import pyarrow.compute as pc
 from radiostars.ingest.errors import LakeIntegrityError
 from radiostars.ingest.lake_io import Lake
 from radiostars.ingest.spec import check_prefix, table_prefix
+
+_EPOCH = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
 
 
 def list_manifests(lake: Lake, table: str, lake_prefix: str = "") -> list[dict]:
@@ -28,8 +31,23 @@ def list_manifests(lake: Lake, table: str, lake_prefix: str = "") -> list[dict]:
     return out
 
 
-def _newest(manifests: list[dict]) -> dict:
-    return max(manifests, key=lambda m: (m.get("committed_at") or "", m.get("run_id") or ""))
+def newest_manifest(manifests: list[dict]) -> dict:
+    """The newest of several manifests (of one ingest_date): greatest ``committed_at`` (compared as times,
+    so ``Z`` and ``+00:00`` spellings agree; a manifest without one is the oldest), then ``run_id``."""
+    return max(manifests, key=lambda m: (committed_time(m) or _EPOCH, m.get("run_id") or ""))
+
+
+def committed_time(manifest: dict) -> dt.datetime | None:
+    """A manifest's ``committed_at`` as an aware UTC datetime (ISO 8601, ``Z`` accepted); None when absent
+    or unparsable (the scale generator writes manifests without it)."""
+    value = manifest.get("committed_at")
+    if value in (None, ""):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 def select_effective(manifests: list[dict]) -> list[dict]:
@@ -38,15 +56,26 @@ def select_effective(manifests: list[dict]) -> list[dict]:
     by_date: dict[str, list[dict]] = {}
     for m in manifests:
         by_date.setdefault(m["ingest_date"], []).append(m)
-    chosen = [_newest(by_date[d]) for d in sorted(by_date)]
+    chosen = [newest_manifest(by_date[d]) for d in sorted(by_date)]
     starts = [i for i, m in enumerate(chosen) if m.get("full_refresh")]
     return chosen[starts[-1]:] if starts else chosen
 
 
-def effective_manifests(settings, table: str, lake_prefix: str = "", lake: Lake | None = None) -> list[dict]:
-    """The manifests a reader of ``table`` must use (see :func:`select_effective`)."""
+def effective_manifests(settings, table: str, lake_prefix: str = "", lake: Lake | None = None, *,
+                        committed_before: dt.datetime | None = None) -> list[dict]:
+    """The manifests a reader of ``table`` must use (see :func:`select_effective`).
+
+    ``committed_before``: the snapshot as it was at that instant — only manifests committed at or before
+    it count (a manifest without a parsable ``committed_at`` then never counts). The warehouse loader
+    uses it so that a late reload of a cross-match run sees the known objects the run saw."""
     lake = lake or Lake(settings)
-    return select_effective(list_manifests(lake, table, check_prefix(lake_prefix)))
+    manifests = list_manifests(lake, table, check_prefix(lake_prefix))
+    if committed_before is not None:
+        if committed_before.tzinfo is None:
+            committed_before = committed_before.replace(tzinfo=dt.timezone.utc)
+        manifests = [m for m in manifests
+                     if (when := committed_time(m)) is not None and when <= committed_before]
+    return select_effective(manifests)
 
 
 def snapshot_uris(settings, table: str, lake_prefix: str = "", scheme: str = "s3a") -> list[str]:
@@ -95,15 +124,18 @@ def read_files(lake: Lake, files: list[dict], columns: list[str] | None = None,
 
 
 def read_snapshot(settings, table: str, lake_prefix: str = "", columns: list[str] | None = None,
-                  verify: bool = True, lake: Lake | None = None) -> pa.Table:
+                  verify: bool = True, lake: Lake | None = None, *,
+                  committed_before: dt.datetime | None = None) -> pa.Table:
     """The current snapshot of ``table`` as an Arrow table (in memory: meant for the small radio
-    and known-object tables and for tests; Spark reads :func:`snapshot_uris`)."""
+    and known-object tables and for tests; Spark reads :func:`snapshot_uris`); with
+    ``committed_before``, the snapshot as of that instant (see :func:`effective_manifests`)."""
     from radiostars.ingest.schema import expected_schema, id_column
 
     lake = lake or Lake(settings)
     idc = id_column(table)
     need = None if columns is None else list(dict.fromkeys([*columns, "row_id", "updated_at", "deleted", idc]))
-    files = [f for m in effective_manifests(settings, table, lake_prefix, lake) for f in m["files"]]
+    files = [f for m in effective_manifests(settings, table, lake_prefix, lake, committed_before=committed_before)
+             for f in m["files"]]
     parts = read_files(lake, files, need, verify)
     schema = pa.schema([f.with_nullable(True) for f in expected_schema(table)])
     if need is not None:

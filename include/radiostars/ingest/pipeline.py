@@ -20,11 +20,12 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 
+from radiostars.config import ConfigError
 from radiostars.ingest import spec
 from radiostars.ingest.errors import LakeIntegrityError, ParamsError, QuarantineThresholdExceeded
 from radiostars.ingest.extract import Key, connect, live_columns, max_key, stream_window
 from radiostars.ingest.lake_io import Lake, PartInfo, PartWriter, parquet_bytes
-from radiostars.ingest.manifest import list_manifests
+from radiostars.ingest.manifest import list_manifests, newest_manifest
 from radiostars.ingest.schema import (check_drift, expected_schema, id_column, quarantine_schema,
                                       schema_version)
 from radiostars.ingest.validate import REASONS, duplicate_row_ids, reasons
@@ -41,10 +42,6 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     """Sortable, unique per attempt, safe in S3 keys and Hadoop paths: 20250101T020000123456Z-a1b2c3."""
     now = now or utc_now()
     return f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
-
-
-def _newest(manifests: list[dict]) -> dict:
-    return max(manifests, key=lambda m: (m.get("committed_at") or "", m.get("run_id") or ""))
 
 
 def _read_state(lake: Lake, table: str, lake_prefix: str) -> Key | None:
@@ -72,7 +69,7 @@ def plan_window(state: Key | None, manifests: list[dict], ingest_date: str, full
     if full_refresh:
         start = None
     elif same:
-        prev = _newest(same)
+        prev = newest_manifest(same)
         start = Key.from_dict(prev["watermark"].get("from"))
         full_refresh = bool(prev.get("full_refresh"))
         prev_to = Key.from_dict(prev["watermark"].get("to"))
@@ -135,7 +132,11 @@ def validate(settings, extracted: dict, *, max_fraction: float | None = None, no
     """
     lake = lake or Lake(settings)
     table, run_id, prefix = extracted["table"], extracted["run_id"], extracted["lake_prefix"]
-    max_fraction = spec.max_quarantine_fraction(settings) if max_fraction is None else max_fraction
+    if max_fraction is None:
+        try:
+            max_fraction = settings.ingest_quarantine_max_fraction
+        except ConfigError as exc:  # a bad .env value fails the run at once, like a bad parameter
+            raise ParamsError(str(exc)) from None
     now = now or utc_now()
     t0 = time.perf_counter()
     idc = id_column(table)

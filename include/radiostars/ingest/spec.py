@@ -123,14 +123,3 @@ def check_run_id(value: str) -> str:
     if not isinstance(value, str) or not _RUN_ID.match(value):
         raise ParamsError(f"run_id={value!r} must be 1-128 characters of [A-Za-z0-9._-]")
     return value
-
-
-def max_quarantine_fraction(settings) -> float:
-    raw = settings["INGEST_QUARANTINE_MAX_FRACTION"]
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ParamsError(f"INGEST_QUARANTINE_MAX_FRACTION={raw!r} is not a number; fix it in .env") from None
-    if not 0 <= value <= 1:
-        raise ParamsError(f"INGEST_QUARANTINE_MAX_FRACTION={value} must be in [0, 1]; fix it in .env")
-    return value

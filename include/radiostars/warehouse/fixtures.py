@@ -38,6 +38,7 @@ HAND_L_NU = 4 * math.pi * (10 * PC_CM) ** 2 * 1.0 * MJY_CGS
 HIGH_PM_SOURCE = "SYN-0000001"
 NONSTELLAR_TYPES = ("AGN", "Pulsar", "PN", "HII")
 NEAR_KNOWN_ARCSEC = 10.0
+TARGET_FALSE_RATE = 0.01
 PARAMETERS = {"r_min_arcsec": 1.0, "r_max_arcsec": 10.0, "n_sigma": 5.0, "sigma_sys_arcsec": 0.5,
               "healpix_order": 8, "optical_catalogues": ["gaia_dr3", "hipparcos2"]}
 _UPDATED = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -260,14 +261,41 @@ def _control(rng, n_radio: int) -> pa.Table:
                      "far_per_source": n_matches / max(n_radio, 1)})
 
 
+def calibration(seed: int, n_control_sources: int, target_false_rate: float = TARGET_FALSE_RATE) -> dict:
+    """metrics.json ``calibration`` as the job records it: the p_any of the shifted-control sources (none
+    has a true counterpart) → false-selection rate per p_any cut on a 0.01 grid → the loosest cut whose
+    rate is ≤ the target. The control p_any come from the same Bayes-factor formula as the fixture's
+    pairs, for chance candidates (uniform in area inside the match radius) of 5 % of the sources."""
+    rng = np.random.default_rng(seed + 1_000_003)  # its own stream: the run's tables do not change
+    n = int(rng.binomial(n_control_sources, 0.05))
+    sigma = np.sqrt(rng.uniform(0.3, 1.2, n) ** 2 + PARAMETERS["sigma_sys_arcsec"] ** 2)
+    radius = np.minimum(np.maximum(PARAMETERS["r_min_arcsec"], PARAMETERS["n_sigma"] * sigma),
+                        PARAMETERS["r_max_arcsec"])
+    sep = radius * np.sqrt(rng.random(n))
+    rho = 10 ** rng.uniform(4, 5.5, n) / 12_960_000.0
+    b = np.exp(-sep ** 2 / (2 * sigma ** 2) - np.log(2 * np.pi * sigma ** 2 * rho))
+    p_any = 0.3 * b / (0.3 * b + 0.7)
+    curve = []
+    for cut in np.round(np.linspace(0.0, 1.0, 101), 2):
+        k = int((p_any >= cut).sum())
+        curve.append({"p_any_cut": float(cut), "false_rate": k / n_control_sources, "n_selected": k})
+    at = next(row for row in curve if row["false_rate"] <= target_false_rate)
+    return {"target_false_rate": target_false_rate, "p_any_cut": at["p_any_cut"],
+            "false_rate_at_cut": at["false_rate"], "n_selected_at_cut": at["n_selected"],
+            "n_control_sources": n_control_sources, "curve": curve}
+
+
 def _metrics(run_id: str, n_radio: int, pairs_rows: int, best_p_chance_sum: float, n_best: int,
-             n_optical: int, control: pa.Table, seed: int) -> dict:
+             n_optical: int, control: pa.Table, seed: int, *, with_calibration: bool = True) -> dict:
     far_control = float(np.mean(control["far_per_source"].to_numpy()))
-    return {"run_id": run_id, "parameters": {**PARAMETERS, "seed": seed},
-            "counts": {"n_radio": n_radio, "n_optical": n_optical, "n_pairs": pairs_rows, "n_best": n_best},
-            "partition_sizes": {"radio": {"min": 1, "max": n_radio}},
-            "far_analytic": best_p_chance_sum / max(n_radio, 1), "far_control": far_control,
-            "timings": {"total_s": 0.0}}
+    metrics = {"run_id": run_id, "parameters": {**PARAMETERS, "seed": seed},
+               "counts": {"n_radio": n_radio, "n_optical": n_optical, "n_pairs": pairs_rows, "n_best": n_best},
+               "partition_sizes": {"radio": {"min": 1, "max": n_radio}},
+               "far_analytic": best_p_chance_sum / max(n_radio, 1), "far_control": far_control,
+               "timings": {"total_s": 0.0}}
+    if with_calibration:  # runs written before the job calibrated p_any have no such key
+        metrics["calibration"] = calibration(seed, n_radio * control.num_rows)
+    return metrics
 
 
 def truth_of(tables: dict[str, pa.Table]) -> dict:
@@ -288,7 +316,10 @@ def truth_of(tables: dict[str, pa.Table]) -> dict:
 
 def generate_run(run_id: str | None = None, n_radio: int = 300, *, seed: int = 0,
                  with_bayes: bool = True, known_objects: bool = True) -> SyntheticRun:
-    """A small synthetic run, in memory (tests mutate ``tables`` before writing to break it)."""
+    """A small synthetic run, in memory (tests mutate ``tables`` before writing to break it).
+
+    ``with_bayes=False``: a run as the job wrote them before the Bayesian cross-identification — null
+    ``ln_bayes_factor``/``prior``/``p_any``/``p_i`` and no metrics.json ``calibration``."""
     run_id = run_id or f"test-wh-{uuid.uuid4().hex[:12]}"
     rng = np.random.default_rng(seed)
     tables = _chunk(rng, 0, n_radio, with_bayes=with_bayes, fixed=True)
@@ -299,7 +330,7 @@ def generate_run(run_id: str | None = None, n_radio: int = 300, *, seed: int = 0
         tables["known_objects"] = _known_objects(rng, tables["radio"], tables["pairs"])
     best_sum = float(pa.compute.sum(tables["best"]["p_chance"]).as_py() or 0.0)
     metrics = _metrics(run_id, n_radio, tables["pairs"].num_rows, best_sum, tables["best"].num_rows,
-                       tables["optical"].num_rows, tables["control"], seed)
+                       tables["optical"].num_rows, tables["control"], seed, with_calibration=with_bayes)
     return SyntheticRun(run_id, tables, metrics, truth_of(tables))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -220,33 +221,58 @@ def read_committed_run(client, bucket: str, run_id: str) -> CommittedRun:
     return CommittedRun(run_id, prefix, marker, metrics, parse_time(marker.get("committed_at")), parts)
 
 
+def _finite(value) -> float | None:
+    try:
+        f = None if value is None or isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if f is not None and math.isfinite(f) else None
+
+
+def _count(value) -> int | None:
+    f = _finite(value)
+    return int(f) if f is not None and f.is_integer() else None
+
+
+def run_calibration(metrics: dict) -> dict | None:
+    """metrics.json ``calibration`` — the p_any cut the job calibrated on its shifted control — read
+    defensively: ``target_false_rate``, ``p_any_cut``, ``false_rate_at_cut`` (finite floats or None),
+    ``n_selected_at_cut``, ``n_control_sources`` (integers or None) and ``curve`` (the list, or None).
+    None when the run has no calibration (written before the job recorded one: no key, or ``null``).
+    The one reader of that block: the warehouse loader and ``make evaluate`` both use it."""
+    cal = metrics.get("calibration") if isinstance(metrics, dict) else None
+    if not isinstance(cal, dict):
+        return None
+    curve = cal.get("curve")
+    return {"target_false_rate": _finite(cal.get("target_false_rate")), "p_any_cut": _finite(cal.get("p_any_cut")),
+            "false_rate_at_cut": _finite(cal.get("false_rate_at_cut")),
+            "n_selected_at_cut": _count(cal.get("n_selected_at_cut")),
+            "n_control_sources": _count(cal.get("n_control_sources")),
+            "curve": curve if isinstance(curve, list) else None}
+
+
 # ---------------------------------------------------------------------------- raw/ snapshots
-def effective_manifests(client, bucket: str, table: str, *, committed_before: datetime | None = None
-                        ) -> list[dict]:
-    """The effective manifests of a raw table (docs/lake.md): for each ingest_date the newest
-    committed manifest; with ``committed_before``, only manifests committed at or before it."""
-    newest: dict[str, tuple[datetime, dict]] = {}
-    for key, _ in list_keys(client, bucket, f"raw/{table}/"):
-        if not key.endswith("/_manifest.json"):
-            continue
-        try:
-            manifest = read_json(client, bucket, key)
-        except ValueError:
-            continue  # a torn manifest is not a commit
-        committed = parse_time(manifest.get("committed_at"))
-        if committed is None or (committed_before is not None and committed > committed_before):
-            continue
-        manifest["_key"] = key
-        date = str(manifest.get("ingest_date") or key.split("ingest_date=")[-1].split("/")[0])
-        if date not in newest or committed > newest[date][0]:
-            newest[date] = (committed, manifest)
-    return [m for _, (_, m) in sorted(newest.items())]
+def known_objects_manifests(settings, client, committed_before: datetime | None) -> list[dict]:
+    """The effective ``raw/known_objects/`` manifests committed at or before ``committed_before``
+    (:func:`radiostars.ingest.manifest.effective_manifests`, the one definition docs/lake.md names),
+    with lake failures turned into the warehouse's errors."""
+    from radiostars.ingest.errors import IngestError
+    from radiostars.ingest.lake_io import Lake
+    from radiostars.ingest.manifest import effective_manifests
+
+    try:
+        return effective_manifests(settings, "known_objects", lake=Lake(settings, client),
+                                   committed_before=committed_before)
+    except IngestError as exc:
+        raise LakeUnavailableError(str(exc)) from None
+    except ValueError as exc:  # a manifest that is not valid JSON
+        raise RunIncompleteError(f"a raw/known_objects/ manifest is unreadable: {exc}") from None
 
 
 def manifest_files(client, bucket: str, manifest: dict) -> list[tuple[str, int]]:
     from minio.error import S3Error
 
-    base = manifest["_key"].rsplit("/", 1)[0] + "/"
+    base = manifest["key"].rsplit("/", 1)[0] + "/"
     out = []
     for entry in manifest.get("files") or []:
         key = entry["key"] if isinstance(entry, dict) else entry
@@ -255,7 +281,7 @@ def manifest_files(client, bucket: str, manifest: dict) -> list[tuple[str, int]]
         try:
             size = _lake_call(f"checking {key}", client.stat_object, bucket, key).size
         except S3Error as exc:
-            raise RunIncompleteError(f"manifest {manifest['_key']} lists {key}, which is missing ({exc.code})"
+            raise RunIncompleteError(f"manifest {manifest['key']} lists {key}, which is missing ({exc.code})"
                                      ) from None
         out.append((key, int(size)))
     return out

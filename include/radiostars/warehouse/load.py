@@ -37,7 +37,7 @@ from .db import connect, pg_message
 from .errors import (ConsistencyError, LoadError, SchemaMismatchError, WarehouseError,
                      WarehouseUnavailableError)
 from .schema import (ALL_SPECS, BEST, CONTROL, FILE_RUN_ID, KNOWN_OBJECTS, OPTICAL, PAIRS, RADIO,
-                     RAW_SCHEMA, PartSpec, all_ddl)
+                     RAW_SCHEMA, RUNS_CALIBRATION_COLUMNS, PartSpec, all_ddl)
 
 BATCH_ROWS = 65_536
 
@@ -165,6 +165,16 @@ def _float(value) -> float | None:
         return None
 
 
+def calibration_columns(metrics: dict) -> dict:
+    """The ``raw.crossmatch_runs`` calibration columns from metrics.json ``calibration``
+    (:func:`lakeio.run_calibration`): all NULL for a run written before the job recorded one; a value of
+    the wrong type or a non-finite number is NULL too (the whole metrics.json is kept anyway)."""
+    cal = lakeio.run_calibration(metrics) or {}
+    out = {c: cal.get(c) for c, _ in RUNS_CALIBRATION_COLUMNS if c != "calibration_curve"}
+    out["calibration_curve"] = json.dumps(cal["curve"]) if cal.get("curve") is not None else None
+    return out
+
+
 def latest_loaded_run(settings: Settings) -> str | None:
     """The run id of the most recent successful load (what the marts show by default)."""
     with connect(settings) as conn:
@@ -194,8 +204,7 @@ def load_run(settings: Settings, run_id: str, *, batch_rows: int = BATCH_ROWS) -
         ko_source = f"run:{run.prefix}known_objects/"
         ko_files = run.parts["known_objects"]
     else:
-        manifests = lakeio.effective_manifests(client, bucket, "known_objects",
-                                               committed_before=run.committed_at)
+        manifests = lakeio.known_objects_manifests(settings, client, run.committed_at)
         ko_files = [f for m in manifests for f in lakeio.manifest_files(client, bucket, m)]
         ko_source = (f"raw:{len(manifests)} manifest(s) of raw/known_objects/ committed <= "
                      f"{run.committed_at.isoformat() if run.committed_at else 'now'}" if manifests else "none")
@@ -244,15 +253,18 @@ def load_run(settings: Settings, run_id: str, *, batch_rows: int = BATCH_ROWS) -
                 step = "writing raw.crossmatch_runs"
                 metrics = run.metrics
                 params = metrics.get("parameters", metrics.get("params")) or {}
+                cal = calibration_columns(metrics)
                 cur.execute(
                     """INSERT INTO raw.crossmatch_runs (run_id, committed_at, parameters, metrics, marker,
                          far_analytic, far_control, n_radio, n_optical, n_pairs, n_best, n_control_offsets,
-                         n_known_objects, known_objects_source)
-                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                         n_known_objects, known_objects_source, target_false_rate, p_any_cut, false_rate_at_cut,
+                         n_selected_at_cut, n_control_sources, calibration_curve)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                     (run_id, run.committed_at, json.dumps(params), json.dumps(metrics), json.dumps(run.marker),
                      _float(metrics.get("far_analytic")), _float(metrics.get("far_control")),
                      rows["radio_sources"], rows["optical_sources"], rows["crossmatch_pairs"], n_rank1,
-                     rows["crossmatch_control"], rows["known_objects"], ko_source))
+                     rows["crossmatch_control"], rows["known_objects"], ko_source,
+                     *(cal[c] for c, _ in RUNS_CALIBRATION_COLUMNS)))
                 rows["crossmatch_runs"] = 1
                 step = "recording the load"
                 cur.execute("UPDATE raw.load_log SET status = 'succeeded', finished_at = clock_timestamp(), "

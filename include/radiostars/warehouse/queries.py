@@ -74,12 +74,14 @@ ORDER BY nearest_nonstellar_sep_arcsec
         "far_per_run",
         "False-association rate per run",
         "Every loaded cross-match run with its analytic (Σ p_chance / n_radio) and empirical control "
-        "false-association rates, and the number of false matches they predict; `is_selected` marks the "
-        "run the marts show.",
+        "false-association rates, the number of false matches they predict, and the p_any cut calibrated "
+        "on the control for its target false-selection rate (NULL for runs without it); `is_selected` marks "
+        "the run the marts show.",
         """
 SELECT run_id, is_selected, committed_at, n_radio, n_radio_with_candidates,
        far_analytic, far_control, far_control_pooled,
        round((far_control_pooled * n_radio)::numeric, 1) AS expected_false_matches,
+       target_false_rate, p_any_cut, false_rate_at_cut,
        n_sigma, r_min_arcsec, r_max_arcsec
 FROM marts.crossmatch_runs
 ORDER BY committed_at DESC

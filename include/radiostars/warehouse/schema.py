@@ -281,8 +281,32 @@ CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.crossmatch_runs (
   n_control_offsets bigint NOT NULL,
   n_known_objects bigint NOT NULL,
   known_objects_source text NOT NULL,
-  _loaded_at timestamptz NOT NULL DEFAULT now()
+  _loaded_at timestamptz NOT NULL DEFAULT now(),
+  target_false_rate double precision,
+  p_any_cut double precision,
+  false_rate_at_cut double precision,
+  n_selected_at_cut bigint,
+  n_control_sources bigint,
+  calibration_curve jsonb
 )"""
+
+# metrics.json "calibration" (the p_any cut calibrated on the shifted control): columns added after the
+# first release; raw.crossmatch_runs tables created before get them from these (NULL for older loads)
+RUNS_CALIBRATION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("target_false_rate", "double precision"), ("p_any_cut", "double precision"),
+    ("false_rate_at_cut", "double precision"), ("n_selected_at_cut", "bigint"),
+    ("n_control_sources", "bigint"), ("calibration_curve", "jsonb"))
+
+
+def _add_column_if_missing(table: str, column: str, type_: str) -> str:
+    """Idempotent migration that takes no lock when the column is already there (a plain ``ALTER TABLE
+    … ADD COLUMN IF NOT EXISTS`` would lock the table at every load and publication)."""
+    return f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                 WHERE table_schema = '{RAW_SCHEMA}' AND table_name = '{table}' AND column_name = '{column}') THEN
+    ALTER TABLE {RAW_SCHEMA}.{table} ADD COLUMN {column} {type_};
+  END IF;
+END $$"""
 
 LOAD_LOG_DDL = f"""
 CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.load_log (
@@ -313,7 +337,8 @@ def all_ddl() -> list[str]:
     stmts = [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}", "CREATE EXTENSION IF NOT EXISTS q3c"]
     for spec in LOADED_PARTS:
         stmts.extend(spec.ddl())
-    stmts += [RUNS_DDL, LOAD_LOG_DDL,
+    stmts += [RUNS_DDL, *(_add_column_if_missing("crossmatch_runs", c, t) for c, t in RUNS_CALIBRATION_COLUMNS),
+              LOAD_LOG_DDL,
               f"CREATE INDEX IF NOT EXISTS load_log_run_id_idx ON {RAW_SCHEMA}.load_log (run_id, finished_at)"]
     stmts += [s for s in PUBLISH_LOG_DDL]
     return stmts
