@@ -138,3 +138,17 @@ def test_sparse_catalogue_gets_a_pixel_density_not_zero():
     assert result.radio["n_annulus"].iloc[1] == 1  # optical 0 lies 36″ from b: in b's annulus
     pair = result.pairs.iloc[0]
     assert pair["optical_id"] == 0 and 0 < pair["prior"] < 1 and pair["p_chance"] > 0
+
+
+def test_partition_without_home_radio_rows_and_a_prepared_optical_is_empty_not_an_error():
+    from radiostars.crossmatch import CrossmatchParams, crossmatch_partition
+    from radiostars.crossmatch.match import prepare_optical
+
+    optical = pd.DataFrame({"optical_id": np.arange(3, dtype=np.int64), "ra_deg": [10.0, 10.001, 10.002],
+                            "dec_deg": [0.0, 0.0, 0.0], "ref_epoch_yr": 2016.0, "ra_error_mas": 1.0,
+                            "dec_error_mas": 1.0})
+    radio = pd.DataFrame({"radio_id": ["a"], "ra_deg": [10.0], "dec_deg": [0.0], "sigma_radio_arcsec": [1.0],
+                          "epoch_yr": [2020.0]})
+    prepared = prepare_optical(optical, 2020.0, 2020.0, "gaia_dr3")
+    result = crossmatch_partition(radio, prepared, CrossmatchParams(), partition_pixel=0)  # "a" is not homed in pixel 0
+    assert result.pairs.empty and result.radio.empty

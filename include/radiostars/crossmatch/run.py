@@ -102,8 +102,11 @@ def crossmatch_partition(
             n_home = int(np.count_nonzero(home_pixel(opt.ra_deg, opt.dec_deg, params.healpix_order) == partition_pixel))
             rho = pooled_density(n, frac, annulus_area_arcsec2(params.density_inner_arcsec, params.density_outer_arcsec),
                                  n_home, pixel_area_arcsec2(params.healpix_order))
-        dt = float(np.median(r["epoch_yr"])) - opt.ref_epoch
-        s_opt_med = float(np.median(_sigma_opt_arcsec(opt, np.arange(opt.optical_id.size), dt, params.missing_pm_sigma_mas_yr)))
+        if len(r):
+            dt = float(np.median(r["epoch_yr"])) - opt.ref_epoch
+            s_opt_med = float(np.median(_sigma_opt_arcsec(opt, np.arange(opt.optical_id.size), dt, params.missing_pm_sigma_mas_yr)))
+        else:  # no radio row homed here (a prepared optical shared across calls)
+            s_opt_med = 0.0
     sig = np.sqrt(r["sigma_radio_arcsec"].to_numpy(float) ** 2 + params.sigma_sys_arcsec**2 + s_opt_med**2)
     radius = match_radius_arcsec(sig, params)
     mu = expected_chance_count(radius, rho)
