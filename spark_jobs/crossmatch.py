@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sigma-sys-arcsec", type=float, default=0.5)
     p.add_argument("--healpix-order", type=int, default=6)
     p.add_argument("--control-offset-arcmin", type=float, default=1.0)
+    p.add_argument("--target-false-rate", type=float, default=0.01,
+                   help="false-selection rate the p_any cut is calibrated to on the shifted control")
     p.add_argument("--one-to-one", action="store_true")
     p.add_argument("--lake-prefix", default="")
     p.add_argument("--master", default=None, help="Spark master (default: SPARK_MASTER from the config, "
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                                   n_sigma=args.n_sigma, sigma_sys_arcsec=args.sigma_sys_arcsec,
                                   healpix_order=args.healpix_order,
                                   control_offsets_arcmin=(args.control_offset_arcmin,),
-                                  one_to_one=args.one_to_one)
+                                  target_false_rate=args.target_false_rate, one_to_one=args.one_to_one)
         request = RunRequest(run_id=args.run_id, params=params,
                              catalogues=tuple(c.strip() for c in args.catalogues.split(",") if c.strip()),
                              lake_prefix=args.lake_prefix, overwrite=args.overwrite)

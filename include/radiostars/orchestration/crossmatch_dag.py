@@ -7,7 +7,7 @@ from radiostars.config import Settings
 DAG_ID = "radio_star_crossmatch"
 
 PARAM_DEFAULTS = {"radius_arcsec": 10.0, "n_sigma": 4.0, "r_min_arcsec": 1.0, "healpix_order": 6,
-                  "catalogues": ["gaia_dr3", "hipparcos2"], "master": ""}
+                  "target_false_rate": 0.01, "catalogues": ["gaia_dr3", "hipparcos2"], "master": ""}
 
 
 class CrossmatchParamsError(ValueError):
@@ -24,6 +24,9 @@ def param_specs() -> dict[str, dict]:
         "r_min_arcsec": {"type": "number", "minimum": 0, "maximum": 60},
         "healpix_order": {"type": "integer", "minimum": 0, "maximum": 9,
                           "description": "HEALPix partition order (pixels must be >> the margin)"},
+        "target_false_rate": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
+                              "description": "false-selection rate per radio source the p_any cut is calibrated "
+                                             "to on the shifted control"},
         "catalogues": {"type": "array", "items": {"type": "string", "enum": ["gaia_dr3", "hipparcos2"]},
                        "minItems": 1},
         "master": {"type": "string", "description": "Spark master URL; empty = the spark_default connection "
@@ -39,7 +42,8 @@ def plan(params: dict, airflow_run_id: str) -> dict:
     p = {**PARAM_DEFAULTS, **{k: v for k, v in (params or {}).items() if k in PARAM_DEFAULTS}}
     try:
         CrossmatchParams(radius_arcsec=float(p["radius_arcsec"]), r_min_arcsec=float(p["r_min_arcsec"]),
-                         n_sigma=float(p["n_sigma"]), healpix_order=int(p["healpix_order"]))
+                         n_sigma=float(p["n_sigma"]), healpix_order=int(p["healpix_order"]),
+                         target_false_rate=float(p["target_false_rate"]))
     except (ValueError, TypeError) as exc:
         raise CrossmatchParamsError(f"invalid cross-match parameters: {exc}") from None
     master = str(p["master"] or "")
@@ -47,7 +51,8 @@ def plan(params: dict, airflow_run_id: str) -> dict:
         raise CrossmatchParamsError(f"master={master!r}: expected local[N] or spark://host:port")
     args = ["--run-id", safe_run_id(airflow_run_id), "--radius-arcsec", str(p["radius_arcsec"]),
             "--n-sigma", str(p["n_sigma"]), "--r-min-arcsec", str(p["r_min_arcsec"]),
-            "--healpix-order", str(int(p["healpix_order"])), "--catalogues", ",".join(p["catalogues"]),
+            "--healpix-order", str(int(p["healpix_order"])), "--target-false-rate", str(p["target_false_rate"]),
+            "--catalogues", ",".join(p["catalogues"]),
             "--under-spark-submit",
             "--overwrite"]  # a retry of the same Airflow run replaces its own partial/committed output
     if master:
@@ -76,4 +81,5 @@ def verify_committed(settings: Settings, run_id: str) -> dict:
     metrics = json.loads(lake_client(settings).get_object(settings.lake_bucket, f"crossmatch/{run_id}/metrics.json").read())
     return {"run_id": run_id, "pairs": metrics["pairs"], "radio_with_candidates": metrics["radio_with_candidates"],
             "far_analytic": metrics["far_analytic"], "far_control": metrics["far_control"],
+            "p_any_cut": (metrics.get("calibration") or {}).get("p_any_cut"),
             "total_s": metrics["timings"]["total_s"]}
