@@ -147,38 +147,51 @@ def margin_pixels(ra_deg: ArrayLike, dec_deg: ArrayLike, margin_arcsec: ArrayLik
     if n and margin.max() > safe_width_arcsec(0):
         raise ValueError(f"margin_arcsec: {margin.max():g} exceeds the largest supported margin {safe_width_arcsec(0):.0f}")
 
-    home = home_pixel(ra, dec, order)
-    points = [np.arange(n, dtype=np.int64)]
-    pixels = [home]
     fine = fine_order_for_margin(margin)
     fine[margin == 0] = MAX_ORDER + 1  # home only
+    points: list[IntArray] = []
+    pixels: list[IntArray] = []
+    home_only = np.flatnonzero(fine > MAX_ORDER)
+    if home_only.size:
+        points.append(home_only)
+        pixels.append(home_pixel(ra[home_only], dec[home_only], order))
     for fo in np.unique(fine):
         if fo > MAX_ORDER:
             continue
         sel = np.flatnonzero(fine == fo)
         hp = _hp(int(fo))
         f = np.asarray(hp.lonlat_to_healpix(ra[sel] * u.deg, dec[sel] * u.deg), dtype=np.int64)
+        # many points share a fine pixel: work out each distinct fine pixel's candidates once
+        uf, inv = np.unique(f, return_inverse=True)
         with warnings.catch_warnings(), np.errstate(invalid="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
-            nb = np.asarray(hp.neighbours(f), dtype=np.int64).reshape(8, -1)
-        cand = np.vstack([f[None, :], nb])  # (9, m)
+            nb = np.asarray(hp.neighbours(uf), dtype=np.int64).reshape(8, -1)
+        cand = np.vstack([uf[None, :], nb])  # (9, u); row 0's parent is the home pixel
         if fo >= order:
             shift = 2 * (int(fo) - order)
             cand = np.where(cand >= 0, cand >> shift, -1)
         else:
             nchild = 4 ** (order - int(fo))
             kids = cand[:, None, :] * nchild + np.arange(nchild, dtype=np.int64)[None, :, None]
-            cand = np.where(cand[:, None, :] >= 0, kids, -1).reshape(-1, sel.size)
-        pidx, pix = _dedupe_columns(cand)
-        points.append(sel[pidx])
-        pixels.append(pix)
+            cand = np.where(cand[:, None, :] >= 0, kids, -1).reshape(-1, uf.size)
+        u_idx, u_pix = _dedupe_columns(cand)
+        key = np.lexsort((u_pix, u_idx))
+        u_idx, u_pix = u_idx[key], u_pix[key]
+        per_u = np.bincount(u_idx, minlength=uf.size)
+        first_u = np.cumsum(per_u) - per_u
+        per_point = per_u[inv]
+        total = int(per_point.sum())
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(per_point) - per_point, per_point)
+        points.append(np.repeat(sel, per_point))
+        pixels.append(u_pix[np.repeat(first_u[inv], per_point) + within])
+    if not points:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     point = np.concatenate(points)
     pixel = np.concatenate(pixels)
-    key = np.lexsort((pixel, point))
-    point, pixel = point[key], pixel[key]
-    keep = np.ones(point.size, dtype=bool)
-    keep[1:] = (point[1:] != point[:-1]) | (pixel[1:] != pixel[:-1])
-    return point[keep], pixel[keep]
+    if len(points) > 1:  # every point is in exactly one piece, its pixels already sorted
+        key = np.argsort(point, kind="stable")
+        point, pixel = point[key], pixel[key]
+    return point, pixel
 
 
 def npix(order: int) -> int:
