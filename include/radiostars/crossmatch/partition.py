@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import lru_cache
 
 import astropy.units as u
 import numpy as np
@@ -53,6 +54,7 @@ def _validate_order(order: int, name: str = "order") -> int:
     return int(order)
 
 
+@lru_cache(maxsize=None)
 def _hp(order: int) -> HEALPix:
     return HEALPix(nside=2**order, order="nested")
 
@@ -109,10 +111,17 @@ def home_pixel(ra_deg: ArrayLike, dec_deg: ArrayLike, order: int) -> IntArray:
     return np.asarray(_hp(order).lonlat_to_healpix(ra * u.deg, dec * u.deg), dtype=np.int64)
 
 
+@lru_cache(maxsize=None)
+def _safe_widths_arcsec(max_order: int) -> np.ndarray:
+    widths = np.array([safe_width_arcsec(o) for o in range(max_order + 1)])
+    widths.flags.writeable = False
+    return widths
+
+
 def fine_order_for_margin(margin_arcsec: ArrayLike, max_order: int = MAX_ORDER) -> IntArray:
     """Largest order k' ≤ max_order with safe width w(k') ≥ margin (−1 if none, i.e. margin > w(0))."""
     m = np.asarray(margin_arcsec, dtype=np.float64)
-    widths = np.array([safe_width_arcsec(o) for o in range(max_order + 1)])  # decreasing
+    widths = _safe_widths_arcsec(max_order)  # decreasing
     # number of orders whose width is >= m, minus one
     return (np.searchsorted(-widths, -m, side="right") - 1).astype(np.int64)
 

@@ -113,16 +113,16 @@ def explode_optical(optical_df, target_pixels: np.ndarray, params: CrossmatchPar
             with np.errstate(invalid="ignore"):
                 ok = (np.isfinite(ra) & np.isfinite(dec) & (ra >= 0) & (ra < 360) & (dec >= -90) & (dec <= 90)
                       & np.isfinite(ref))
-            counts = _count_rows([(TALLY_KEY, n), (SKIPPED_KEY, int(n - ok.sum()))], names)
-            usable = pdf[ok].reset_index(drop=True)
+            usable = pdf if ok.all() else pdf[ok].reset_index(drop=True)
             if len(usable) and wanted.size:
                 rows, pixels = optical_partition_membership(usable, params, epoch_lo_yr, epoch_hi_yr)
                 keep = np.isin(pixels, wanted)
-                out = usable.iloc[rows[keep]].reset_index(drop=True)
-                out["healpix"] = pixels[keep].astype(np.int64)
-                yield pd.concat([out, counts], ignore_index=True)
-            else:
-                yield counts
+                out = usable.take(rows[keep])
+                out.index = pd.RangeIndex(len(out))
+                out["healpix"] = pixels[keep]
+                yield out
+            # separately: concatenating would turn every column into a nullable extension array
+            yield _count_rows([(TALLY_KEY, n), (SKIPPED_KEY, int(n - ok.sum()))], names)
 
     return optical_df.select(*names).mapInPandas(explode, spark_schema(EXPLODED_COLUMNS))
 
