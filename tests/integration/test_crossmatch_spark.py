@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 R_ARCSEC = 20.0
 N_BAD_RADIO = 3  # rows with a NULL position: skipped and counted
+N_BAD_OPTICAL = 3  # NaN / NULL / out-of-range positions: skipped and counted
 
 
 def _write_table(settings, prefix: str, table: str, df: pd.DataFrame) -> None:
@@ -65,9 +66,13 @@ def sky(stack):
                             "source_id": 6_000_000_000_000_000_001 + np.arange(ora.size, dtype=np.int64),
                             "ra": ora, "dec": odec, "ra_error": 0.1, "dec_error": 0.1, "ref_epoch": 2016.0,
                             "phot_g_mean_mag": 15.0, "is_synthetic": True})
+    bad_optical = pd.DataFrame({"row_id": ora.size + 1 + np.arange(N_BAD_OPTICAL),
+                                "source_id": 5_000_000_000_000_000_001 + np.arange(N_BAD_OPTICAL, dtype=np.int64),
+                                "ra": [np.nan, 12.0, 400.0], "dec": [1.0, None, 1.0], "ra_error": 0.1,
+                                "dec_error": 0.1, "ref_epoch": 2016.0, "phot_g_mean_mag": 15.0, "is_synthetic": True})
     prefix = f"tests/xm-{uuid.uuid4().hex[:8]}/"
     _write_table(stack, prefix, "radio_sources", radio_all)
-    _write_table(stack, prefix, "gaia_dr3", optical)
+    _write_table(stack, prefix, "gaia_dr3", pd.concat([optical, bad_optical], ignore_index=True))
     yield prefix, radio, optical
     _clear_prefix(stack, prefix)
 
@@ -90,6 +95,8 @@ def _run(settings, prefix: str, run_id: str, master: str, overwrite: bool = Fals
         metrics = run_crossmatch(spark, settings, RunRequest(run_id=run_id, params=_params(), catalogues=("gaia_dr3",),
                                                              lake_prefix=prefix, overwrite=overwrite))
         pairs = spark.read.parquet(settings.lake_uri(f"{prefix}crossmatch/{run_id}/pairs")).toPandas()
+        optical = spark.read.parquet(settings.lake_uri(f"{prefix}crossmatch/{run_id}/optical")).toPandas()
+        metrics["_optical_output"] = optical
     finally:
         spark.stop()
     return pairs, metrics
@@ -127,6 +134,13 @@ def test_local_run_equals_astropy_search_around_sky(stack, sky, local_run):
     best = pairs[pairs["rank"] == 1]
     assert best["radio_source_name"].is_unique and len(best) == ref["radio_source_name"].nunique()
     assert ((pairs["p_chance"] >= 0) & (pairs["p_chance"] <= 1)).all()
+    # optical/: exactly the matched rows, once each, with their catalogue and catalogue columns
+    out = metrics["_optical_output"]
+    assert out["optical_id"].is_unique and set(out["optical_id"]) == set(pairs["optical_id"])
+    assert (out["catalogue"] == "gaia_dr3").all() and out["ra_deg"].notna().all()
+    assert metrics["optical"]["gaia_dr3"]["rows"] == len(optical) + N_BAD_OPTICAL
+    assert metrics["optical"]["gaia_dr3"]["skipped_no_position"] == N_BAD_OPTICAL
+    assert metrics["calibration"]["n_control_sources"] == 4 * len(radio)
 
 
 def test_committed_run_is_refused_then_overwritten_identically(stack, sky, local_run):

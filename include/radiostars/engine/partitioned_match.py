@@ -167,7 +167,6 @@ def match_pixels(exploded_df, targets_broadcast, params: CrossmatchParams, catal
         targets = targets_broadcast.value.get(pixel)
         if targets is None or targets.empty:  # cannot happen: explode keeps only target pixels
             return _as_records(pd.DataFrame(), "pair", columns)
-        optical = optical.assign(catalogue=catalogue)
         opt = prepare_optical(optical, float(targets["epoch_yr"].min()), float(targets["epoch_yr"].max()), catalogue)
         # real and shifted-control rows in one call: they share the optical tracks, the KD-tree and
         # the density pilot; pairs and densities are per radio row, so nothing mixes
@@ -189,6 +188,7 @@ def match_pixels(exploded_df, targets_broadcast, params: CrossmatchParams, catal
             frames.append(_as_records(pairs[pairs["control_offset"] >= 0], "control_pair", columns))
             matched = optical[optical["optical_id"].isin(real_pairs["optical_id"])].drop_duplicates("optical_id")
             matched = matched.rename(columns={c: f"opt_{c}" for c in OPTICAL_COLUMNS if c != "optical_id"})
+            matched["catalogue"] = catalogue
             frames.append(_as_records(matched, "optical", columns))
         partition = pd.DataFrame({
             "healpix": [pixel], "part_radio_rows": [int(is_real.sum())], "part_control_rows": [int((~is_real).sum())],
