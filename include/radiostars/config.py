@@ -102,26 +102,24 @@ def parse_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def _port(values: Mapping[str, str], key: str) -> int:
+def _bounded(values: Mapping[str, str], key: str, convert, lo, hi, what: str):
+    """values[key] converted and checked to lie in [lo, hi], or a ConfigError saying how to fix it."""
     raw = values[key]
     try:
-        port = int(raw)
+        value = convert(raw)
     except ValueError:
-        raise ConfigError(f"{key}={raw!r} is not a port number; fix it in .env") from None
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"{key}={port} is outside 1..65535; fix it in .env")
-    return port
+        raise ConfigError(f"{key}={raw!r} is not {what}; fix it in .env") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{key}={value} is outside {lo}..{hi}; fix it in .env")
+    return value
+
+
+def _port(values: Mapping[str, str], key: str) -> int:
+    return _bounded(values, key, int, 1, 65535, "a port number")
 
 
 def _fraction(values: Mapping[str, str], key: str) -> float:
-    raw = values[key]
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{key}={raw!r} is not a number; fix it in .env") from None
-    if not 0 <= value <= 1:
-        raise ConfigError(f"{key}={value} must be in [0, 1]; fix it in .env")
-    return value
+    return _bounded(values, key, float, 0.0, 1.0, "a number")
 
 
 @dataclass(frozen=True)
