@@ -102,6 +102,11 @@ def summary(settings: Settings, crossmatch_run_id: str) -> str:
               f"  radio with candidates  {metrics['radio_with_candidates']:,d}",
               f"  false-match rate       analytic {metrics['far_analytic']:.4f} vs shifted control "
               f"{metrics['far_control']:.4f} ± {metrics['far_control_err']:.4f} per source"]
+    calibration = metrics.get("calibration")
+    if calibration:
+        lines.append(f"  p_any cut              {calibration['p_any_cut']:.4g} (calibrated on the control to "
+                     f"{calibration['target_false_rate']:.1%} false selections; measured "
+                     f"{calibration['false_rate_at_cut']:.2%})")
     dsn = settings.postgres_dsn(user=settings["ANALYST_USER"], password=settings["ANALYST_PASSWORD"])
     with psycopg.connect(dsn) as conn:
         (n,) = conn.execute("SELECT count(*) FROM marts.radio_star_candidates").fetchone()
