@@ -184,3 +184,21 @@ def test_standalone_cluster_gives_identical_pairs(stack, sky, local_run):
     a = local_run[0][cols].sort_values(key).reset_index(drop=True)
     b = cluster_pairs[cols].sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_committed_runs_are_ordered_by_commit_time_not_name(stack):
+    import json
+
+    from radiostars.engine.run import MARKER, _clear_prefix, committed_runs
+    from radiostars.lake import lake_client
+
+    prefix = f"tests/order-{uuid.uuid4().hex[:8]}/"
+    client = lake_client(stack)
+    # Airflow run ids do not sort by time: "scheduled__…" > "manual__…" > "asset_triggered__…"
+    for run_id, at in (("scheduled__old", "2026-01-01T00:00:00Z"), ("asset_triggered__new", "2026-01-02T00:00:00Z")):
+        body = json.dumps({"run_id": run_id, "committed_at": at}).encode()
+        client.put_object(stack.lake_bucket, f"{prefix}crossmatch/{run_id}/{MARKER}", io.BytesIO(body), len(body))
+    try:
+        assert committed_runs(stack, prefix) == ["scheduled__old", "asset_triggered__new"]
+    finally:
+        _clear_prefix(stack, prefix)
