@@ -7,7 +7,7 @@ RS := $(VENV)/bin/radiostars
 PYTEST := $(PY) -m pytest
 
 .PHONY: help setup up down status logs clean test test-unit test-integration demo lock seed docs \
-        bench bench-seed bench-ingest bench-warehouse bench-scale evaluate
+        bench bench-seed bench-ingest bench-warehouse bench-scale bench-workers evaluate generate-scale
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -45,6 +45,12 @@ seed: setup  ## load the deterministic sample catalogues into MySQL (SEED_ARGS="
 
 bench: setup  ## cross-match: radiostars vs astropy vs LSDB vs I/O floor (1e5 radio x 1e6,1e7 optical, r = 5")
 	@$(PY) scripts/bench_crossmatch.py $(BENCH_XM_ARGS)
+
+bench-scale: setup  ## 1e5 radio x 1e6,1e7,1e8 Gaia-like rows on local[2]: wall, peak RSS, shuffle/spill, exponent (BENCH_SCALE_ARGS=--sizes=1e6,1e7)
+	@$(PY) scripts/bench_scale.py $(BENCH_SCALE_ARGS)
+
+bench-workers: setup  ## the same job on the local standalone cluster with 1 vs 2 workers (1e6 data; docs/scaling.md)
+	@$(PY) scripts/bench_workers.py $(BENCH_WORKERS_ARGS)
 
 bench-seed: setup  ## rows/s and peak RSS of seeding MariaDB
 	@$(PY) scripts/bench_seed.py --dirty

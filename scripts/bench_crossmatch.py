@@ -53,8 +53,9 @@ def bench_params():
                             control_position_angles_deg=(0.0,))
 
 
-def data_prefix(optical_rows: int, radio_rows: int, seed: int) -> str:
-    return f"bench/o{optical_rows}_r{radio_rows}_s{seed}/"
+def data_prefix(optical_rows: int, radio_rows: int, seed: int, root: str = "bench/") -> str:
+    """root: the folder of the bench data sets (tests pass a private one and remove it afterwards)."""
+    return f"{root}o{optical_rows}_r{radio_rows}_s{seed}/"
 
 
 def input_paths(settings, prefix: str) -> dict[str, list[str]]:
@@ -65,13 +66,14 @@ def input_paths(settings, prefix: str) -> dict[str, list[str]]:
                     for f in m["files"]] for table in ("radio_sources", "gaia_dr3")}
 
 
-def ensure_data(settings, optical_rows: int, radio_rows: int, seed: int, log=print) -> tuple[str, dict]:
-    """Reuse bench/o<N>_r<R>_s<seed>/ when its manifests hold exactly these sizes, else (re)generate it."""
+def ensure_data(settings, optical_rows: int, radio_rows: int, seed: int, log=print,
+                root: str = "bench/") -> tuple[str, dict]:
+    """Reuse <root>o<N>_r<R>_s<seed>/ when its manifests hold exactly these sizes, else (re)generate it."""
     from radiostars.engine.run import _clear_prefix
     from radiostars.ingest.manifest import effective_manifests
     from radiostars.sample.scale import generate_scale
 
-    prefix = data_prefix(optical_rows, radio_rows, seed)
+    prefix = data_prefix(optical_rows, radio_rows, seed, root)
     want = {"gaia_dr3": optical_rows, "radio_sources": radio_rows}
     have = {t: [m for m in effective_manifests(settings, t, prefix)] for t in want}
     ok = all(len(have[t]) == 1 and have[t][0]["rows"] == n and have[t][0]["run_id"] == f"bench_seed{seed}"
@@ -175,20 +177,28 @@ def _spark_stages(spark) -> list[dict]:
                     "input_mb": round(s.get("inputBytes", 0) / 1e6, 1),
                     "shuffle_read_mb": round(s.get("shuffleReadBytes", 0) / 1e6, 1),
                     "shuffle_write_mb": round(s.get("shuffleWriteBytes", 0) / 1e6, 1),
-                    "output_mb": round(s.get("outputBytes", 0) / 1e6, 1)})
+                    "output_mb": round(s.get("outputBytes", 0) / 1e6, 1),
+                    "input_records": s.get("inputRecords", 0),
+                    "shuffle_read_records": s.get("shuffleReadRecords", 0),
+                    "shuffle_write_records": s.get("shuffleWriteRecords", 0),
+                    "memory_spilled_mb": round(s.get("memoryBytesSpilled", 0) / 1e6, 1),
+                    "disk_spilled_mb": round(s.get("diskBytesSpilled", 0) / 1e6, 1)})
     return sorted(out, key=lambda s: -(s["duration_s"] or 0))
 
 
-def child_radiostars(settings, prefix: str) -> dict:
+def child_radiostars(settings, prefix: str, master: str = "local[2]", run_id: str = RUN_ID,
+                     app_name: str = "bench-crossmatch") -> dict:
+    """run_crossmatch on ``master`` (bench_scale.py and bench_workers.py reuse it with their own
+    master / run id); the Spark UI's stage list is fetched before the session stops."""
     from radiostars.engine.run import RunRequest, run_crossmatch
     from radiostars.spark import spark_session
 
     out: dict = {}
     t0 = time.perf_counter()
-    spark = spark_session("bench-crossmatch", master="local[2]", settings=settings)
+    spark = spark_session(app_name, master=master, settings=settings)
     out["session_start_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    metrics = run_crossmatch(spark, settings, RunRequest(run_id=RUN_ID, params=bench_params(), catalogues=("gaia_dr3",),
+    metrics = run_crossmatch(spark, settings, RunRequest(run_id=run_id, params=bench_params(), catalogues=("gaia_dr3",),
                                                          lake_prefix=prefix, overwrite=True),
                              log=lambda m: print(m, file=sys.stderr, flush=True))
     out["run_s"] = time.perf_counter() - t1
@@ -198,6 +208,10 @@ def child_radiostars(settings, prefix: str) -> dict:
     out["timings"] = metrics["timings"]
     out["partitions"] = metrics["optical"]["gaia_dr3"]["partition_rows_with_margins"]
     out["radio_partitions"] = metrics["radio_partitions"]
+    out["optical_rows_read"] = metrics["optical"]["gaia_dr3"]["rows"]
+    out["radio_usable"] = metrics["radio"]["usable"]
+    out["control_pairs"] = metrics["control"]["pairs"]
+    out["master"] = metrics["master"]
     try:
         out["stages"] = _spark_stages(spark)
     except Exception as exc:  # noqa: BLE001 - profiling is best effort
@@ -247,7 +261,8 @@ def run_child(kind: str, prefix: str, extra: list[str] | None = None) -> dict:
         return {"error": f"exit {m.returncode}: {m.stderr.strip()[-2000:]}", "process_wall_s": m.wall_s,
                 "peak_rss_gb": m.peak_rss_gb}
     result = json.loads(m.stdout.strip().splitlines()[-1])
-    result.update({"process_wall_s": m.wall_s, "peak_rss_gb": m.peak_rss_gb, "rss_samples": m.samples})
+    result.update({"process_wall_s": m.wall_s, "peak_rss_gb": m.peak_rss_gb, "rss_samples": m.samples,
+                   "cpu_s": m.cpu_s})
     return result
 
 

@@ -2,7 +2,11 @@
 
 ``TreeRssSampler`` samples the resident memory of a process *and all its descendants* (a Spark
 driver's JVM and its Python workers, a dask pool, a subprocess in another venv) every ``interval``
-seconds in a daemon thread and keeps the peak of the sum. ``run_measured`` runs a command as a child
+seconds in a daemon thread and keeps the peak of the sum. It also keeps the CPU seconds (user +
+system) the tree used while sampled: each process's own CPU time at its last sample minus what it had
+already used at the first sample (exact for long-lived processes such as JVMs and reused Python
+workers; a process that lives less than one interval is missed). Unlike wall or task time, CPU seconds
+do not include waiting for a core on a shared machine. ``run_measured`` runs a command as a child
 process under such a sampler and returns its wall time, peak tree RSS and exit status.
 """
 
@@ -14,6 +18,15 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+
+
+def _tree(proc) -> list:
+    import psutil
+
+    try:
+        return [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def tree_rss_bytes(proc) -> int:
@@ -37,7 +50,7 @@ class TreeRssSampler:
     """Context manager: peak RSS of a process tree, sampled every ``interval`` s in a thread.
 
     ``pid`` defaults to this process (so children started inside the block are included).
-    Attributes after exit: ``peak_bytes``, ``samples``, ``seconds``.
+    Attributes after exit: ``peak_bytes``, ``samples``, ``seconds``, ``cpu_seconds``.
     """
 
     def __init__(self, pid: int | None = None, interval: float = 0.2):
@@ -51,12 +64,33 @@ class TreeRssSampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._t0 = 0.0
+        self._cpu_first: dict[tuple[int, float], float] = {}  # (pid, create_time) -> CPU s at first sight
+        self._cpu_last: dict[tuple[int, float], float] = {}
 
     def sample(self) -> int:
-        rss = tree_rss_bytes(self.proc)
+        import psutil
+
+        first = self.samples == 0
+        rss = 0
+        for p in _tree(self.proc):
+            try:
+                with p.oneshot():
+                    rss += p.memory_info().rss
+                    t = p.cpu_times()
+                    key = (p.pid, p.create_time())
+            except psutil.Error:  # exited between listing and reading
+                continue
+            cpu = t.user + t.system
+            self._cpu_first.setdefault(key, cpu if first else 0.0)
+            self._cpu_last[key] = cpu
         self.peak_bytes = max(self.peak_bytes, rss)
         self.samples += 1
         return rss
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU seconds the tree used between the first and the last sample."""
+        return sum(last - self._cpu_first.get(key, 0.0) for key, last in self._cpu_last.items())
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -73,6 +107,7 @@ class TreeRssSampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        self.sample()  # a last look: the CPU used since the previous sample (a finished child is gone: no-op)
         self.seconds = time.perf_counter() - self._t0
         return self
 
@@ -99,6 +134,7 @@ class Measured:
     stdout: str = ""
     stderr: str = ""
     extra: dict = field(default_factory=dict)
+    cpu_s: float = 0.0  # CPU seconds of the process tree (TreeRssSampler.cpu_seconds)
 
     @property
     def peak_rss_gb(self) -> float:
@@ -119,7 +155,8 @@ def run_measured(cmd: list[str], *, stdin_text: str | None = None, interval: flo
         out, err = proc.communicate()
     finally:
         sampler.stop()
-    return Measured(cmd, proc.returncode, time.perf_counter() - t0, sampler.peak_bytes, sampler.samples, out, err)
+    return Measured(cmd, proc.returncode, time.perf_counter() - t0, sampler.peak_bytes, sampler.samples, out, err,
+                    cpu_s=sampler.cpu_seconds)
 
 
 def machine_info() -> dict:

@@ -76,4 +76,8 @@ def test_astropy_projection(bs):
     assert p["bytes_per_row"] == pytest.approx(700.0)
     assert p["projected_peak_gb"][str(10**8)] == {"peak_gb": 70.3, "fits_in_ram": False}
     assert p["max_rows_in_ram"] == pytest.approx((25.0 - 0.3) / 7e-7, rel=1e-6)
-    assert bs.astropy_projection(results[:2], ram_gb=25.0) is None
+    # every size ran astropy but none reached 1e8: still projected to 1e8
+    assert bs.astropy_projection(results[:2], ram_gb=25.0)["projected_peak_gb"] == {str(10**8): {"peak_gb": 70.3,
+                                                                                              "fits_in_ram": False}}
+    big = _res(10**8, 100.0, astropy={"wall_s": 100, "peak_rss_gb": 20.0})
+    assert bs.astropy_projection([big], ram_gb=25.0) is None
