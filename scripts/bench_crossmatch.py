@@ -37,11 +37,21 @@ RADIUS_ARCSEC = 5.0
 RUN_ID = "bench"
 INGEST_DATE = "2026-01-01"
 LSDB_VENV_PY = ROOT / ".local" / "bench-venv" / "bin" / "python"
-DOC_HEADER = "## Cross-match: radiostars vs astropy vs LSDB (`scripts/bench_crossmatch.py`)"
+DOC_HEADER = "## Cross-match — `make bench` (`scripts/bench_crossmatch.py`: radiostars vs astropy vs LSDB vs I/O floor)"
 # the output columns of crossmatch/<run>/pairs (run.py): the I/O floor writes a table this wide
 PAIRS_OUTPUT_COLUMNS = 29
 MJD_J2000, DAYS_PER_JULIAN_YEAR = 51544.5, 365.25
 
+
+
+def replace_doc_section(text: str, header: str, section: str) -> str:
+    """``text`` (a Markdown doc) with the ``## header`` section replaced by ``section`` (appended if absent)."""
+    text = text or "# Benchmarks\n\nOne section per benchmark script; each is replaced when its script reruns.\n"
+    if header not in text:
+        return text.rstrip() + "\n\n" + section
+    start = text.index(header)
+    nxt = text.find("\n## ", start + len(header))
+    return text[:start] + section + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
 
 def bench_params():
     from radiostars.crossmatch.params import CrossmatchParams
@@ -443,13 +453,7 @@ def write_doc(report: dict) -> None:
     if report.get("notes"):
         parts += ["", *report["notes"]]
     section = "\n".join(parts).rstrip() + "\n"
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n\nOne section per benchmark script; each is replaced when its script reruns.\n"
-    if DOC_HEADER in text:
-        start = text.index(DOC_HEADER)
-        nxt = text.find("\n## ", start + len(DOC_HEADER))
-        text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
+    text = replace_doc_section(doc.read_text() if doc.exists() else "", DOC_HEADER, section)
     doc.write_text(text)
 
 

@@ -300,14 +300,7 @@ def write_doc(report: dict, doc: Path) -> None:
     if report.get("notes"):
         parts += ["", *report["notes"]]
     section = "\n".join(parts).rstrip() + "\n"
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    if DOC_HEADER in text:
-        start = text.index(DOC_HEADER)
-        nxt = text.find("\n## ", start + len(DOC_HEADER))
-        text = text[:start] + section + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
-    else:
-        text = text.rstrip() + "\n\n" + section
-    doc.write_text(text)
+    doc.write_text(bx.replace_doc_section(doc.read_text() if doc.exists() else "", DOC_HEADER, section))
 
 
 def run(settings, sizes: list[int], radio_rows: int, seed: int, astropy_max: int, root: str = "bench/",

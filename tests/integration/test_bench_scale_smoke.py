@@ -5,14 +5,12 @@ The full benchmark (1e6 → 1e8 optical rows) stays out of CI."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import uuid
 
 import pytest
 
-from radiostars.config import PROJECT_ROOT
+from tests.scripts import load_script
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -20,12 +18,7 @@ OPTICAL_ROWS, RADIO_ROWS = 100_000, 10_000
 
 
 def _bench_scale():
-    path = PROJECT_ROOT / "scripts" / "bench_scale.py"
-    spec = importlib.util.spec_from_file_location("bench_scale", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_scale", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_scale")
 
 
 @pytest.fixture(scope="module")

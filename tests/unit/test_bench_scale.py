@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 
 import pytest
 
-from radiostars.config import PROJECT_ROOT
+from tests.scripts import load_script
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")
 def bs():
-    path = PROJECT_ROOT / "scripts" / "bench_scale.py"
-    spec = importlib.util.spec_from_file_location("bench_scale", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_scale", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_scale")
 
 
 def _res(n, wall, peak=2.0, astropy=None):
