@@ -34,6 +34,18 @@ def _as_float(name: str, value: ArrayLike) -> FloatArray:
     return arr
 
 
+def usable_position_mask(ra_deg: ArrayLike, dec_deg: ArrayLike) -> npt.NDArray[np.bool_]:
+    """Rows whose (ra, dec) is a position on the sphere: finite, 0 ≤ ra < 360, |dec| ≤ 90 (NaN → False).
+
+    The row-wise counterpart of :func:`validate_radec` for catalogue input, where bad rows are
+    skipped and counted instead of failing the batch.
+    """
+    ra = _as_float("ra_deg", ra_deg)
+    dec = _as_float("dec_deg", dec_deg)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(ra) & np.isfinite(dec) & (ra >= 0) & (ra < 360) & (dec >= -90) & (dec <= 90)
+
+
 def validate_radec(ra_name: str, ra_deg: ArrayLike, dec_name: str, dec_deg: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Check that (ra, dec) in degrees are finite, broadcastable and in range.
 

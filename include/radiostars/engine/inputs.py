@@ -43,10 +43,10 @@ def read_committed(spark, settings: Settings, table: str, lake_prefix: str = "")
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from radiostars.ingest.manifest import effective_manifests
+    from radiostars.ingest.manifest import effective_manifests, snapshot_uris
 
     manifests = effective_manifests(settings, table, lake_prefix)
-    uris = [settings.lake_uri(f["key"], scheme="s3a") for m in manifests for f in m["files"]]
+    uris = snapshot_uris(settings, table, lake_prefix, manifests=manifests)
     if not uris:
         raise InputError(f"no committed data for {table} in s3://{settings.lake_bucket}/{lake_prefix}raw/{table}/: "
                          "run the catalogue_ingestion DAG (or `radiostars generate-scale`) first")
@@ -84,12 +84,13 @@ def usable_radio_mask(frame) -> "np.ndarray":
     """Rows with a position on the sphere, a positive finite circularised σ and a finite epoch."""
     import numpy as np
 
-    ra = frame["ra_deg"].to_numpy(float, na_value=np.nan)
-    dec = frame["dec_deg"].to_numpy(float, na_value=np.nan)
+    from radiostars.crossmatch.separation import usable_position_mask
+
     sig = frame["sigma_radio_arcsec"].to_numpy(float, na_value=np.nan)
     ep = frame["epoch_yr"].to_numpy(float, na_value=np.nan)
     with np.errstate(invalid="ignore"):
-        return (np.isfinite(ra) & np.isfinite(dec) & (ra >= 0) & (ra < 360) & (dec >= -90) & (dec <= 90)
+        return (usable_position_mask(frame["ra_deg"].to_numpy(float, na_value=np.nan),
+                                     frame["dec_deg"].to_numpy(float, na_value=np.nan))
                 & np.isfinite(sig) & (sig > 0) & np.isfinite(ep))
 
 

@@ -17,7 +17,7 @@ Shape (why: the radio catalogue is small — 10^5–10^6 rows — and the optica
    RA 0/360 seam and the poles. No cartesian product: one shuffle of the optical rows that fall in
    pixels holding radio sources, cost ~ linear in rows.
 
-The group function returns one ``RECORD_SCHEMA`` frame whose ``record`` column says what a row is:
+The group function returns one frame in :func:`record_columns` whose ``record`` column says what a row is:
 ``pair``, ``control_pair``, ``optical`` (a matched optical row with its catalogue columns),
 ``partition`` (per-pixel sizes and chance-match sums), ``skipped`` / ``tally`` (counts).
 """
@@ -101,18 +101,16 @@ def explode_optical(optical_df, target_pixels: np.ndarray, params: CrossmatchPar
 
     def explode(batches):
         from radiostars.crossmatch.match import optical_partition_membership
+        from radiostars.crossmatch.separation import usable_position_mask
 
         for pdf in batches:
             n = len(pdf)
             if not n:
                 continue
             pdf = pdf.reset_index(drop=True)
-            ra = pdf["ra_deg"].to_numpy(float, na_value=np.nan)
-            dec = pdf["dec_deg"].to_numpy(float, na_value=np.nan)
-            ref = pdf["ref_epoch_yr"].to_numpy(float, na_value=np.nan)
-            with np.errstate(invalid="ignore"):
-                ok = (np.isfinite(ra) & np.isfinite(dec) & (ra >= 0) & (ra < 360) & (dec >= -90) & (dec <= 90)
-                      & np.isfinite(ref))
+            ok = (usable_position_mask(pdf["ra_deg"].to_numpy(float, na_value=np.nan),
+                                       pdf["dec_deg"].to_numpy(float, na_value=np.nan))
+                  & np.isfinite(pdf["ref_epoch_yr"].to_numpy(float, na_value=np.nan)))
             usable = pdf if ok.all() else pdf[ok].reset_index(drop=True)
             if len(usable) and wanted.size:
                 rows, pixels = optical_partition_membership(usable, params, epoch_lo_yr, epoch_hi_yr)

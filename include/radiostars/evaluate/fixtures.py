@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from radiostars.crossmatch import CrossmatchParams, control_radio_frame, crossmatch_partition, propagate_radec
+from radiostars.crossmatch.calibration import calibrate_p_any_cut
 
 from .lakeio import RunData
 
@@ -132,7 +133,7 @@ def build_tiny_run(seed: int = 7) -> tuple[RunData, pd.DataFrame]:
     n_control = int(control["n_matches"].sum())
     # p_any of each shifted-control source's best candidate → the calibrated cut, as the job records it
     control_p_any = control_result.pairs.groupby("radio_id")["p_any"].max().to_numpy(float)
-    calibration = calibrate_on_control(control_p_any, n * len(offsets), getattr(params, "target_false_rate", 0.01))
+    calibration = calibrate_p_any_cut(control_p_any, n * len(offsets), params.target_false_rate).to_dict()
     metrics = {
         "run_id": RUN_ID, "params": params.to_dict(), "catalogues": ["gaia_dr3", "hipparcos2"],
         "radio": {"rows": n, "usable": n, "skipped_no_position": 0}, "optical": {},
@@ -167,19 +168,6 @@ def build_tiny_run(seed: int = 7) -> tuple[RunData, pd.DataFrame]:
     run = RunData(run_id=RUN_ID, lake_prefix="", metrics=metrics, pairs=pairs, best=best, control=control,
                   radio=radio, optical=optical_out, known_objects=known)
     return run, truth
-
-
-def calibrate_on_control(control_p_any: np.ndarray, n_control_sources: int, target_false_rate: float) -> dict:
-    """metrics.json ``calibration`` from the best p_any of each shifted-control source that has a candidate:
-    false-selection rate per cut on a 0.01 grid, and the loosest cut at or below the target (1 if none)."""
-    p = np.asarray(control_p_any, float)
-    curve = []
-    for cut in np.round(np.linspace(0.0, 1.0, 101), 2):
-        k = int((p >= cut).sum())
-        curve.append({"p_any_cut": float(cut), "false_rate": k / n_control_sources, "n_selected": k})
-    at = next((row for row in curve if row["false_rate"] <= target_false_rate), curve[-1])
-    return {"target_false_rate": target_false_rate, "p_any_cut": at["p_any_cut"], "false_rate_at_cut": at["false_rate"],
-            "n_selected_at_cut": at["n_selected"], "n_control_sources": n_control_sources, "curve": curve}
 
 
 def write_committed_run(settings, run: RunData, lake_prefix: str) -> str:

@@ -78,11 +78,14 @@ def effective_manifests(settings, table: str, lake_prefix: str = "", lake: Lake 
     return select_effective(manifests)
 
 
-def snapshot_uris(settings, table: str, lake_prefix: str = "", scheme: str = "s3a") -> list[str]:
+def snapshot_uris(settings, table: str, lake_prefix: str = "", scheme: str = "s3a",
+                  manifests: list[dict] | None = None) -> list[str]:
     """URIs of every Parquet file of the effective manifests (for ``spark.read.parquet(*uris)``);
-    apply :func:`dedupe_snapshot`'s rule on top (latest per row_id, drop deleted, one row per id)."""
-    return [settings.lake_uri(f["key"], scheme=scheme)
-            for m in effective_manifests(settings, table, lake_prefix) for f in m["files"]]
+    apply :func:`dedupe_snapshot`'s rule on top (latest per row_id, drop deleted, one row per id).
+    ``manifests``: the effective manifests when the caller has listed them already."""
+    if manifests is None:
+        manifests = effective_manifests(settings, table, lake_prefix)
+    return [settings.lake_uri(f["key"], scheme=scheme) for m in manifests for f in m["files"]]
 
 
 def dedupe_snapshot(data: pa.Table, id_col: str) -> pa.Table:
