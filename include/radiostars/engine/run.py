@@ -172,8 +172,7 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
     metrics: dict = {"run_id": request.run_id, "params": params.to_dict(), "catalogues": list(request.catalogues),
                      "radio": {"rows": radio.rows_total, "usable": n_radio,
                                "skipped_no_position": radio.rows_skipped_no_position},
-                     "optical": {}}
-    metrics["optical"] = {catalogue: {} for catalogue in request.catalogues}
+                     "optical": {catalogue: {} for catalogue in request.catalogues}}
     _attribute_counts(summary, request.catalogues, metrics)
     for catalogue in request.catalogues:
         mine = parts[parts["catalogue"] == catalogue]
