@@ -41,7 +41,7 @@ def test_sampler_cpu_is_measured_from_the_first_sample():
     before = time.process_time()
     with TreeRssSampler(interval=0.05) as s:
         t0 = time.perf_counter()
-        while time.perf_counter() - t0 < 0.4:  # busy for 0.4 s of wall time
+        while time.perf_counter() - t0 < 1.5:  # busy for 1.5 s of wall time (the first sample can come late on a busy box)
             pass
     used = time.process_time() - before  # this process's CPU during the block (all its threads)
     assert s.samples >= 2  # the first and the last (more unless the machine is very busy)
