@@ -19,6 +19,9 @@ services.
 
 Usage: .venv/bin/python scripts/bench_workers.py [--optical-rows 1e6] [--radio-rows 1e5] [--with-local]
 Results: .local/bench/workers-<date>.json and the measured block of docs/scaling.md.
+
+Stopping it (Ctrl-C, SIGTERM, SIGHUP) stops the run's child and its Spark driver JVM too and still puts
+the cluster back to its worker count; the child also dies if this process is killed outright (SIGKILL).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -41,6 +46,85 @@ import bench_scale as bs  # noqa: E402
 DOC = ROOT / "docs" / "scaling.md"
 BEGIN, END = "<!-- bench_workers:begin -->", "<!-- bench_workers:end -->"
 RS = ROOT / ".venv" / "bin" / "radiostars"
+
+
+def kill_process_tree(pid: int, *, include_root: bool = True, timeout: float = 10.0) -> list[int]:
+    """SIGTERM ``pid``'s descendants (and ``pid`` itself unless ``include_root`` is False), SIGKILL
+    whatever still runs ``timeout`` s later; returns the pids signalled. The whole tree is listed
+    before any signal: a process whose parent dies first is re-parented and could no longer be found.
+    A zombie counts as gone (an orphan's zombie waits for whoever reaps it, which may be never)."""
+    import psutil
+
+    def running(p) -> bool:
+        try:
+            return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    try:
+        root = psutil.Process(pid)
+        procs = root.children(recursive=True) + ([root] if include_root else [])
+    except psutil.NoSuchProcess:
+        return []
+    alive = procs
+    for send in ("terminate", "kill"):
+        for p in alive:
+            try:
+                getattr(p, send)()
+            except psutil.Error:
+                pass
+        deadline = time.monotonic() + timeout
+        while (alive := [p for p in alive if running(p)]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not alive:
+            break
+    return [p.pid for p in procs]
+
+
+def kill_children() -> list[int]:
+    """Stop every process this one started (the measured child, its driver JVM, its Python workers)."""
+    return kill_process_tree(os.getpid(), include_root=False)
+
+
+def exit_on_termination() -> None:
+    """SIGTERM / SIGHUP raise SystemExit(128 + signal) like Ctrl-C raises KeyboardInterrupt, so every
+    ``finally`` runs (child tree killed, workers restored) instead of the default instant death. A
+    second signal during that cleanup is ignored, so the cleanup completes."""
+    stopping = []
+
+    def handler(signum, frame):
+        if stopping:
+            return
+        stopping.append(signum)
+        print(f"{signal.Signals(signum).name}: stopping the run and its child processes", file=sys.stderr, flush=True)
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+    # started in the background of a non-interactive shell, Python inherits SIGINT ignored and Ctrl-C
+    # (or `kill -INT`) would do nothing: restore KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def die_with_parent(parent_pid: int | None, sig: int = signal.SIGTERM) -> bool:
+    """Linux: have the kernel send ``sig`` to this process when its parent dies, even by SIGKILL
+    (prctl PR_SET_PDEATHSIG); the Spark driver JVM then exits as its stdin pipe from this process
+    closes. ``parent_pid``: the parent that started us; if it is already gone (died before the prctl),
+    the signal is sent now. Returns whether it is armed (False elsewhere: the parent's cleanup still
+    applies)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(sig), 0, 0, 0) != 0:  # PR_SET_PDEATHSIG = 1
+            return False
+    except (OSError, AttributeError):
+        return False
+    if parent_pid is not None and os.getppid() != parent_pid:  # re-parented: the parent is already gone
+        os.kill(os.getpid(), sig)
+    return True
 
 
 def master_state(settings) -> dict:
@@ -84,7 +168,10 @@ def measured_run(settings, prefix: str, master: str, run_id: str) -> dict:
         s.start()
     try:
         m = run_measured([sys.executable, __file__, "--child", "--prefix", prefix, "--master", master,
-                          "--run-id", run_id])
+                          "--run-id", run_id, "--parent-pid", str(os.getpid())])
+    except BaseException:  # Ctrl-C / SIGTERM: run_measured does not stop its child, so stop its tree here
+        kill_children()
+        raise
     finally:
         for s, _ in samplers:
             s.stop()
@@ -200,17 +287,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prefix", help=argparse.SUPPRESS)
     ap.add_argument("--master", help=argparse.SUPPRESS)
     ap.add_argument("--run-id", help=argparse.SUPPRESS)
+    ap.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     from radiostars.config import get_settings
 
     settings = get_settings()
     if args.child:
+        die_with_parent(args.parent_pid)
         print(json.dumps(bx.child_radiostars(settings, args.prefix, master=args.master, run_id=args.run_id,
                                              app_name=f"bench-workers-{args.run_id}"), default=str))
         return 0
+    exit_on_termination()
+    try:
+        return benchmark(args, settings)
+    finally:
+        kill_children()  # backstop: no child (nor its JVM) outlives this process
 
+
+def benchmark(args, settings) -> int:
+    """The parent: data, the interleaved runs, the comparison, the record."""
     from radiostars.benchmark import machine_info
-    from radiostars.engine.run import _clear_prefix
+    from radiostars.engine.lake_io import clear_prefix
 
     date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
     n_opt, n_radio = int(args.optical_rows), int(args.radio_rows)
@@ -282,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                              "cpu": ratio(median(r["cpu_s"] for r in two), median(r["cpu_s"] for r in one))}
     if not args.keep_outputs:
         for r in report["runs"]:
-            _clear_prefix(settings, f"{prefix}crossmatch/{r['run_id']}/")
+            clear_prefix(settings, f"{prefix}crossmatch/{r['run_id']}/")
     out_json.write_text(json.dumps(report, indent=2, default=str))
     print(doc_block(report))
     if not args.no_doc:

@@ -26,6 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-false-rate", type=float, default=0.01,
                    help="false-selection rate the p_any cut is calibrated to on the shifted control")
     p.add_argument("--one-to-one", action="store_true")
+    p.add_argument("--optical-layout", choices=("curated", "shuffle"), default="curated",
+                   help="curated: read each optical snapshot's HEALPix-partitioned layout (built once when "
+                        "missing); shuffle: explode and shuffle the raw snapshot in this run")
+    p.add_argument("--curate-only", action="store_true",
+                   help="only build (or confirm) the curated layouts of the catalogues for the default epoch "
+                        "window, without a match: the one-off partitioning, e.g. after a big ingestion")
     p.add_argument("--lake-prefix", default="")
     p.add_argument("--master", default=None, help="Spark master (default: SPARK_MASTER from the config, "
                    "or what spark-submit was given)")
@@ -39,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from radiostars.crossmatch.params import CrossmatchParams
     from radiostars.engine.inputs import InputError
-    from radiostars.engine.run import RunError, RunRequest, run_crossmatch
+    from radiostars.engine.run import RunError, RunRequest, curate, run_crossmatch
     from radiostars.spark import spark_session
 
     try:
@@ -50,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
                                   target_false_rate=args.target_false_rate, one_to_one=args.one_to_one)
         request = RunRequest(run_id=args.run_id, params=params,
                              catalogues=tuple(c.strip() for c in args.catalogues.split(",") if c.strip()),
-                             lake_prefix=args.lake_prefix, overwrite=args.overwrite)
+                             lake_prefix=args.lake_prefix, overwrite=args.overwrite,
+                             optical_layout=args.optical_layout)
         request.validate()
     except (ValueError, RunError) as exc:
         print(f"crossmatch: error: {exc}", file=sys.stderr)
@@ -58,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     spark = spark_session(f"radiostars-crossmatch-{args.run_id}", master=args.master,
                           inherit_master=args.under_spark_submit)
     try:
-        run_crossmatch(spark, _settings(), request)
+        if args.curate_only:
+            curate(spark, _settings(), request)
+        else:
+            run_crossmatch(spark, _settings(), request)
     except (RunError, InputError) as exc:
         print(f"crossmatch: error: {exc}", file=sys.stderr)
         return 2

@@ -53,6 +53,9 @@ DEFAULTS: dict[str, str] = {
     "SPARK_WORKER_MEMORY": "2g",
     "SPARK_DRIVER_MEMORY": "2g",
     "SPARK_EXECUTOR_MEMORY": "1g",
+    "SPARK_SHUFFLE_PARTITIONS": "8",
+    "SPARK_DRIVER_HOST": "127.0.0.1",
+    "SPARK_DRIVER_BIND_ADDRESS": "",
     # Airflow 3
     "AIRFLOW_HOST": "127.0.0.1",
     "AIRFLOW_PORT": "18080",
@@ -122,6 +125,11 @@ def _fraction(values: Mapping[str, str], key: str) -> float:
     return _bounded(values, key, float, 0.0, 1.0, "a number")
 
 
+def _count(values: Mapping[str, str], key: str, hi: int = 1_000_000) -> int:
+    """A whole number >= 1 (a count of partitions, cores ...)."""
+    return _bounded(values, key, int, 1, hi, "a whole number")
+
+
 @dataclass(frozen=True)
 class Settings:
     values: Mapping[str, str] = field(repr=False)
@@ -135,6 +143,10 @@ class Settings:
     def fraction(self, key: str) -> float:
         """A value in [0, 1] (ConfigError naming the key otherwise)."""
         return _fraction(self.values, key)
+
+    def count(self, key: str) -> int:
+        """A whole number >= 1 (ConfigError naming the key otherwise)."""
+        return _count(self.values, key)
 
     # ---- ingestion -----------------------------------------------------------------------
     @property
@@ -256,6 +268,27 @@ class Settings:
     @property
     def spark_standalone_url(self) -> str:
         return f"spark://{self['SPARK_MASTER_HOST']}:{self.port('SPARK_MASTER_PORT')}"
+
+    @property
+    def spark_shuffle_partitions(self) -> int:
+        """spark.sql.shuffle.partitions: tasks of every shuffle stage (the cross-match's match stage)."""
+        return self.count("SPARK_SHUFFLE_PARTITIONS")
+
+    @property
+    def spark_driver_host(self) -> str:
+        """The address executors (and the master) connect back to: the host running the driver
+        (spark-submit client mode / a SparkSession), not the master's."""
+        host = self["SPARK_DRIVER_HOST"].strip()
+        if not host:
+            raise ConfigError("SPARK_DRIVER_HOST is empty: set it to the address of the host that runs the "
+                              "Spark driver (127.0.0.1 locally); fix it in .env")
+        return host
+
+    @property
+    def spark_driver_bind_address(self) -> str:
+        """The local address the driver listens on; empty SPARK_DRIVER_BIND_ADDRESS = SPARK_DRIVER_HOST
+        (compose sets 0.0.0.0: the container's own interfaces, whatever its address)."""
+        return self["SPARK_DRIVER_BIND_ADDRESS"].strip() or self.spark_driver_host
 
     def spark_jars(self) -> list[Path]:
         from radiostars.stack.jars import JARS  # local import: config stays dependency-free

@@ -23,7 +23,7 @@ def _bench_scale():
 
 @pytest.fixture(scope="module")
 def report(stack, tmp_path_factory):
-    from radiostars.engine.run import _clear_prefix
+    from radiostars.engine.lake_io import clear_prefix
 
     bench_scale = _bench_scale()
     root = f"tests/scale-{uuid.uuid4().hex[:8]}/"
@@ -34,7 +34,7 @@ def report(stack, tmp_path_factory):
         assert rc == 0
         yield json.loads(out.read_text())
     finally:
-        _clear_prefix(stack, root)
+        clear_prefix(stack, root)
 
 
 def test_record_has_the_measured_fields(report):

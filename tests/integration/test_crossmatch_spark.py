@@ -48,7 +48,7 @@ def _write_table(settings, prefix: str, table: str, df: pd.DataFrame) -> None:
 @pytest.fixture(scope="module")
 def sky(stack):
     """(prefix, radio frame, optical frame) written to the lake; removed afterwards."""
-    from radiostars.engine.run import _clear_prefix
+    from radiostars.engine.lake_io import clear_prefix
 
     rng = np.random.default_rng(11)
     rra, rdec = hard_sky(rng, 600, 80, 60)
@@ -74,7 +74,7 @@ def sky(stack):
     _write_table(stack, prefix, "radio_sources", radio_all)
     _write_table(stack, prefix, "gaia_dr3", pd.concat([optical, bad_optical], ignore_index=True))
     yield prefix, radio, optical
-    _clear_prefix(stack, prefix)
+    clear_prefix(stack, prefix)
 
 
 def _params():
@@ -86,14 +86,16 @@ def _params():
                             density_outer_arcsec=3 * R_ARCSEC, control_position_angles_deg=(0.0, 90.0, 180.0, 270.0))
 
 
-def _run(settings, prefix: str, run_id: str, master: str, overwrite: bool = False) -> tuple[pd.DataFrame, dict]:
+def _run(settings, prefix: str, run_id: str, master: str, overwrite: bool = False,
+         optical_layout: str = "curated") -> tuple[pd.DataFrame, dict]:
     from radiostars.engine.run import RunRequest, run_crossmatch
     from radiostars.spark import spark_session
 
     spark = spark_session(f"test-{run_id}", master=master, settings=settings)
     try:
         metrics = run_crossmatch(spark, settings, RunRequest(run_id=run_id, params=_params(), catalogues=("gaia_dr3",),
-                                                             lake_prefix=prefix, overwrite=overwrite))
+                                                             lake_prefix=prefix, overwrite=overwrite,
+                                                             optical_layout=optical_layout))
         pairs = spark.read.parquet(settings.lake_uri(f"{prefix}crossmatch/{run_id}/pairs")).toPandas()
         optical = spark.read.parquet(settings.lake_uri(f"{prefix}crossmatch/{run_id}/optical")).toPandas()
         metrics["_optical_output"] = optical
@@ -141,6 +143,29 @@ def test_local_run_equals_astropy_search_around_sky(stack, sky, local_run):
     assert metrics["optical"]["gaia_dr3"]["rows"] == len(optical) + N_BAD_OPTICAL
     assert metrics["optical"]["gaia_dr3"]["skipped_no_position"] == N_BAD_OPTICAL
     assert metrics["calibration"]["n_control_sources"] == 4 * len(radio)
+    # the first run on this snapshot built its curated layout, timed apart from the match
+    layout = metrics["optical"]["gaia_dr3"]["layout"]
+    assert layout["built_in_this_run"] and metrics["timings"]["curate_s"] > 0
+    assert layout["rows_with_margins"] > len(optical)  # margin copies
+
+
+def test_shuffle_path_gives_identical_outputs(stack, sky, local_run):
+    """The curated layout (no shuffle of the optical side) and the in-run explode + shuffle agree on
+    every pair column and every count, so the layout is an optimisation only."""
+    prefix, _, _ = sky
+    shuffled, metrics = _run(stack, prefix, "shuffle", "local[2]", optical_layout="shuffle")
+    assert metrics["optical_layout"] == "shuffle" and "layout" not in metrics["optical"]["gaia_dr3"]
+    key = ["radio_source_name", "optical_id"]
+    cols = key + ["sep_arcsec", "sep_sigma", "rank", "n_candidates", "p_chance", "local_density_per_arcsec2",
+                  "n_annulus", "p_any", "p_i", "healpix"]
+    a = local_run[0][cols].sort_values(key).reset_index(drop=True)
+    b = shuffled[cols].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    first = local_run[1]
+    for name in ("pairs", "radio_with_candidates", "far_analytic", "far_control"):
+        assert metrics[name] == pytest.approx(first[name], rel=1e-12), name
+    assert metrics["optical"]["gaia_dr3"]["rows"] == first["optical"]["gaia_dr3"]["rows"]
+    assert metrics["optical"]["gaia_dr3"]["skipped_no_position"] == first["optical"]["gaia_dr3"]["skipped_no_position"]
 
 
 def test_committed_run_is_refused_then_overwritten_identically(stack, sky, local_run):
@@ -150,7 +175,9 @@ def test_committed_run_is_refused_then_overwritten_identically(stack, sky, local
     assert is_committed(stack, "local", prefix)
     with pytest.raises(RunError, match="already committed"):
         _run(stack, prefix, "local", "local[2]")
-    again, _ = _run(stack, prefix, "local", "local[2]", overwrite=True)
+    again, metrics = _run(stack, prefix, "local", "local[2]", overwrite=True)
+    assert not metrics["optical"]["gaia_dr3"]["layout"]["built_in_this_run"]  # the stored layout is reused
+    assert metrics["timings"]["curate_s"] == 0.0
     key = ["radio_source_name", "optical_id"]
     first = local_run[0].sort_values(key).reset_index(drop=True)
     again = again.sort_values(key).reset_index(drop=True)
@@ -189,7 +216,8 @@ def test_standalone_cluster_gives_identical_pairs(stack, sky, local_run):
 def test_committed_runs_are_ordered_by_commit_time_not_name(stack):
     import json
 
-    from radiostars.engine.run import MARKER, _clear_prefix, committed_runs
+    from radiostars.engine.lake_io import clear_prefix
+    from radiostars.engine.run import MARKER, committed_runs
     from radiostars.lake import lake_client
 
     prefix = f"tests/order-{uuid.uuid4().hex[:8]}/"
@@ -201,4 +229,4 @@ def test_committed_runs_are_ordered_by_commit_time_not_name(stack):
     try:
         assert committed_runs(stack, prefix) == ["scheduled__old", "asset_triggered__new"]
     finally:
-        _clear_prefix(stack, prefix)
+        clear_prefix(stack, prefix)

@@ -61,6 +61,19 @@ def test_stage_totals_and_pipeline_stages(bs):
     assert bs.pipeline_stages(stages, 999) == {}
 
 
+def test_pipeline_stages_of_a_curated_match(bs):
+    """From the curated layout one stage reads the stored rows (with margin copies) and matches them."""
+    stages = [
+        {"stage": 0, "tasks": 1, "duration_s": 1.0, "executor_run_s": 1.0, "input_records": 10},
+        {"stage": 1, "tasks": 16, "duration_s": 6.0, "executor_run_s": 11.0, "input_records": 1150},
+        {"stage": 2, "tasks": 4, "duration_s": 1.0, "executor_run_s": 1.0, "shuffle_write_records": 40},
+    ]
+    p = bs.pipeline_stages(stages, 1000)
+    assert p["layout"] == "curated" and p["match"]["stage"] == 1 and "scan" not in p
+    assert p["margin_factor"] == pytest.approx(1.15) and p["rows_per_core_s"] == pytest.approx(1000 / 11.0)
+    assert bs.pipeline_stages(stages, 2000) == {}
+
+
 def test_astropy_projection(bs):
     results = [_res(10**6, 1.0, astropy={"wall_s": 1, "peak_rss_gb": 1.0}),
                _res(10**7, 10.0, astropy={"wall_s": 10, "peak_rss_gb": 7.3}),

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import astropy.units as u
 from astropy.coordinates import SkyCoord
+from scipy.spatial import cKDTree
 
 from radiostars.crossmatch import (
     CrossmatchParams,
@@ -16,7 +17,8 @@ from radiostars.crossmatch import (
     offset_radec,
     p_chance,
 )
-from radiostars.crossmatch.separation import radec_to_xyz, separation_arcsec
+from radiostars.crossmatch.density import unit_hash
+from radiostars.crossmatch.separation import chord_from_arcsec, radec_to_xyz, separation_arcsec
 
 pytestmark = pytest.mark.unit
 
@@ -152,3 +154,133 @@ def test_partition_without_home_radio_rows_and_a_prepared_optical_is_empty_not_a
     prepared = prepare_optical(optical, 2020.0, 2020.0, "gaia_dr3")
     result = crossmatch_partition(radio, prepared, CrossmatchParams(), partition_pixel=0)  # "a" is not homed in pixel 0
     assert result.pairs.empty and result.radio.empty
+
+
+# --------------------------------------------------------------------------- keyed density subsample
+def _splitmix_unit_reference(key: int, seed: int) -> float:
+    """Independent pure-Python statement of ``unit_hash`` (arbitrary-precision ints, no numpy)."""
+    m = (1 << 64) - 1
+
+    def mix(z):
+        z &= m
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+        return z ^ (z >> 31)
+
+    h = mix((key & m) * 0x9E3779B97F4A7C15 + mix(seed))
+    return (h >> 11) / 2.0**53
+
+
+def _dense_field(rng, n_opt=60_000, n_radio=200):
+    """~1.7e5 deg⁻² optical field (annulus 30″–180″ holds ~1300: subsampled) with Gaia-like int64 keys."""
+    ora, odec = _uniform_patch(rng, n_opt, 10.0, 0.0, 0.3)
+    rra, rdec = _uniform_patch(rng, n_radio, 10.0, 0.0, 0.2)  # annuli (0.05°) stay inside the field
+    keys = 7 * 10**18 + np.arange(n_opt, dtype=np.int64) * 1_000_003  # > 2^53: float would merge them
+    return radec_to_xyz(rra, rdec).reshape(-1, 3), radec_to_xyz(ora, odec).reshape(-1, 3), keys
+
+
+def test_keyed_density_subsample_does_not_depend_on_optical_row_order():
+    rng = np.random.default_rng(21)
+    rxyz, oxyz, keys = _dense_field(rng)
+    n0, rho0, f0 = local_density(rxyz, oxyz, 30, 180, target_count=400, seed=7, keys=keys)
+    assert 0.1 < f0 < 0.5  # the subsampled regime
+    perm = rng.permutation(keys.size)
+    n1, rho1, f1 = local_density(rxyz, oxyz[perm], 30, 180, target_count=400, seed=7, keys=keys[perm])
+    assert f1 == f0
+    assert np.array_equal(n1, n0) and np.array_equal(rho1, rho0)
+    # the set-up is sensitive: with the row index as key the same shuffle changes the counts
+    assert not np.array_equal(local_density(rxyz, oxyz, 30, 180, seed=7)[0],
+                              local_density(rxyz, oxyz[perm], 30, 180, seed=7)[0])
+
+
+def test_keyed_density_subsample_ignores_rows_outside_every_annulus():
+    rng = np.random.default_rng(22)
+    rxyz, oxyz, keys = _dense_field(rng)
+    n0, rho0, f0 = local_density(rxyz, oxyz, 30, 180, target_count=400, seed=3, keys=keys)
+    assert f0 < 0.5
+    # far rows (a wider margin / other pixels' copies): ≥ 0.4° from the field, interleaved with the
+    # near rows (whose relative order is kept), with their own distinct keys
+    m = 30_000
+    fra, fdec = _uniform_patch(rng, m, 10.0, 1.0, 0.3)
+    fxyz = radec_to_xyz(fra, fdec).reshape(-1, 3)
+    assert cKDTree(rxyz).query(fxyz)[0].min() > chord_from_arcsec(180.0)  # outside every outer radius
+    far_keys = 6 * 10**18 + np.arange(m, dtype=np.int64) * 999_983
+    is_far = np.zeros(keys.size + m, bool)
+    is_far[rng.choice(is_far.size, m, replace=False)] = True
+    all_xyz = np.empty((is_far.size, 3))
+    all_keys = np.empty(is_far.size, np.int64)
+    all_xyz[~is_far], all_keys[~is_far] = oxyz, keys
+    all_xyz[is_far], all_keys[is_far] = fxyz, far_keys
+    n1, rho1, f1 = local_density(rxyz, all_xyz, 30, 180, target_count=400, seed=3, keys=all_keys)
+    assert f1 == f0  # the pilot counts only within the outer radius
+    assert np.array_equal(n1, n0) and np.array_equal(rho1, rho0)
+    # sensitive set-up: without keys (row index) the interleaved far rows shift the near rows' fate
+    assert not np.array_equal(local_density(rxyz, oxyz, 30, 180, seed=3)[0],
+                              local_density(rxyz, all_xyz, 30, 180, seed=3)[0])
+
+
+@pytest.mark.parametrize("kind", ["consecutive", "gaia_like", "near_2_62"])
+def test_unit_hash_keeps_the_requested_fraction(kind):
+    n = 100_000
+    j = np.arange(n, dtype=np.int64)
+    keys = {"consecutive": j,
+            "gaia_like": (j // 100) * 2**35 + 4_000_000_000_000 + j % 100,  # HEALPix-12 index · 2³⁵ + running no.
+            "near_2_62": 2**62 - n // 2 + j}[kind]
+    u0, u1 = unit_hash(keys, 0), unit_hash(keys, 1)
+    assert u0.dtype == np.float64 and u0.min() >= 0.0 and u0.max() < 1.0
+    for f in (0.003, 0.05, 0.31, 0.5, 0.9):
+        sigma = np.sqrt(n * f * (1 - f))
+        assert abs(np.count_nonzero(u0 < f) - f * n) < 5 * sigma, f
+        assert abs(np.count_nonzero(u1 < f) - f * n) < 5 * sigma, f
+        # two seeds give independent subsamples: overlap ≈ f² n
+        both = np.count_nonzero((u0 < f) & (u1 < f))
+        assert abs(both - f * f * n) < 5 * np.sqrt(n * f * f * (1 - f * f)), f
+
+
+def test_unit_hash_uses_the_exact_int64_bits_near_2_62():
+    keys = np.int64(2**62) + np.arange(4096, dtype=np.int64)  # float64 spacing here is 1024
+    u = unit_hash(keys, 5)
+    assert np.unique(u).size == keys.size  # through float64 these would collapse to ~5 values
+    for k in (2**62, 2**62 + 1, 2**62 + 1023, 2**63 - 1, -(2**63), -1, 0, 7 * 10**18 + 12345):
+        assert unit_hash(np.array([k], np.int64), 5)[0] == _splitmix_unit_reference(k, 5), k
+    assert np.array_equal(unit_hash(keys.astype(np.uint64), 5), u)  # same 64-bit pattern, same u
+    assert np.array_equal(unit_hash([int(k) for k in keys], 5), u)  # Python ints: int64, not float
+    with pytest.raises(ValueError, match="keys"):
+        unit_hash(keys.astype(np.float64))
+    rxyz = radec_to_xyz(np.array([10.0]), np.array([0.0])).reshape(-1, 3)
+    with pytest.raises(ValueError, match="keys"):
+        local_density(rxyz, rxyz, 30, 180, keys=np.array([1.0]))
+    with pytest.raises(ValueError, match="keys"):
+        local_density(rxyz, rxyz, 30, 180, keys=np.array([1, 2], np.int64))
+
+
+def test_keyed_density_near_2_62_matches_the_reference_subsample():
+    rng = np.random.default_rng(23)
+    rxyz, oxyz, _ = _dense_field(rng, n_opt=40_000, n_radio=50)
+    keys = 2**62 + np.arange(40_000, dtype=np.int64)  # consecutive ids float64 cannot tell apart
+    n, rho, f = local_density(rxyz, oxyz, 30, 180, target_count=200, seed=9, keys=keys)
+    assert f < 0.5
+    keep = np.array([_splitmix_unit_reference(int(k), 9) < f for k in keys])
+    t = cKDTree(oxyz[keep])
+    expected = (t.query_ball_point(rxyz, chord_from_arcsec(180.0), return_length=True)
+                - t.query_ball_point(rxyz, chord_from_arcsec(30.0), return_length=True))
+    assert np.array_equal(n, expected)
+    assert np.allclose(rho, n / (f * annulus_area_arcsec2(30, 180)), rtol=1e-15)
+
+
+def test_partition_density_is_the_same_for_shuffled_optical_rows():
+    """crossmatch_partition keys the subsample on optical_id: a reordered optical frame gives the same ρ."""
+    rng = np.random.default_rng(24)
+    params = CrossmatchParams()
+    n_opt = 24_000
+    ora, odec = _uniform_patch(rng, n_opt, 120.0, 20.0, 0.2)  # 1.5e5 deg⁻²: subsampled annuli
+    rra, rdec = _uniform_patch(rng, 40, 120.0, 20.0, 0.1)
+    optical = pd.DataFrame({"optical_id": 5 * 10**18 + np.arange(n_opt, dtype=np.int64) * 4_099, "ra_deg": ora,
+                            "dec_deg": odec, "ref_epoch_yr": 2016.0, "ra_error_mas": 0.2, "dec_error_mas": 0.2})
+    radio = pd.DataFrame({"radio_id": np.arange(rra.size), "ra_deg": rra, "dec_deg": rdec, "sigma_radio_arcsec": 1.0,
+                          "epoch_yr": 2019.5})
+    a = crossmatch_partition(radio, optical, params, density_seed=4).radio
+    b = crossmatch_partition(radio, optical.sample(frac=1.0, random_state=1), params, density_seed=4).radio
+    assert (a["density_fraction"] < 0.5).all()
+    cols = ["radio_id", "n_annulus", "density_fraction", "rho_arcsec2", "expected_chance"]
+    pd.testing.assert_frame_equal(a[cols].reset_index(drop=True), b[cols].reset_index(drop=True), check_exact=True)

@@ -24,11 +24,15 @@ def test_plan_arguments_parse_in_the_job_with_the_ui_params():
     assert args.run_id == out["run_id"]
     assert args.radius_arcsec == 7.5 and args.target_false_rate == 0.02 and args.catalogues == "gaia_dr3"
     assert args.overwrite and args.under_spark_submit
+    assert args.optical_layout == "curated"
+    shuffle = plan({"optical_layout": "shuffle"}, "manual__x")["application_args"]
+    assert _job_parser().parse_args(shuffle).optical_layout == "shuffle"
 
 
 @pytest.mark.parametrize("params, field", [({"target_false_rate": 1.5}, "target_false_rate"),
                                            ({"healpix_order": 9}, "healpix_order"),
-                                           ({"master": "yarn"}, "master")])
+                                           ({"master": "yarn"}, "master"),
+                                           ({"optical_layout": "hats"}, "optical_layout")])
 def test_plan_refuses_bad_params_with_the_field_named(params, field):
     with pytest.raises(CrossmatchParamsError, match=field):
         plan(params, "manual__x")

@@ -50,3 +50,26 @@ def test_explode_keeps_target_pixels_only_and_counts_every_row():
     assert set(rows["healpix"]) <= set(wanted)
     # every usable row homed in a wanted pixel is there (plus margin copies from neighbours)
     assert int(np.isin(home, wanted).sum()) <= len(rows)
+
+
+def test_explode_without_targets_keeps_every_pixel_a_superset_of_any_targeted_explode():
+    """The curated layout is the explode with no target filter: every usable row in its home pixel, and
+    the targeted explode of any pixel set is exactly its restriction (same rows, same margin copies)."""
+    params = CrossmatchParams()
+    rng = np.random.default_rng(6)
+    ra, dec = rng.uniform(40, 60, 4000), rng.uniform(-10, 10, 4000)
+    batch = _batch(ra, dec)
+    everything, targeted = _Capture(), _Capture()
+    pm.explode_optical(everything, None, params, 2020.0, 2022.0)
+    wanted = np.unique(home_pixel(ra, dec, params.healpix_order))[:7]
+    pm.explode_optical(targeted, wanted, params, 2020.0, 2022.0)
+    full = pd.concat(list(everything.func(iter([batch]))))
+    part = pd.concat(list(targeted.func(iter([batch]))))
+    rows = full[full["healpix"] >= 0]
+    assert set(home_pixel(ra, dec, params.healpix_order)) <= set(rows["healpix"])
+    assert len(rows) > len(ra)  # margin copies
+    key = ["healpix", "optical_id"]
+    restricted = rows[rows["healpix"].isin(wanted)].sort_values(key).reset_index(drop=True)
+    assert restricted[key].equals(part[part["healpix"] >= 0].sort_values(key).reset_index(drop=True)[key])
+    counts = full[full["healpix"] < 0].groupby("healpix")["optical_id"].sum()
+    assert counts[pm.TALLY_KEY] == 4000 and counts[pm.SKIPPED_KEY] == 0

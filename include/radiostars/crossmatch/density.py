@@ -8,7 +8,11 @@ The inner radius (≥ the match radius) excludes the counterpart itself. In dens
 dominates the run time, so the count is made on a deterministic random subsample of fraction f
 chosen so that ~``target_count`` sources are expected per annulus, and ρ = n_f / (f A): unbiased,
 with a relative Poisson error ≈ 1/sqrt(target_count) (5 % at the default 400), well below the
-real variation of ρ over an annulus.
+real variation of ρ over an annulus. The subsample is a per-row hash of a stable row key (the
+optical id): row i is kept iff u(key_i, seed) < f (:func:`unit_hash`), so whether a given star is
+counted does not depend on the row order or on which other rows (e.g. margin copies far from every
+radio position) are present — the Spark engine feeds a pixel the same stars in different orders and
+with different margins depending on the execution path, and must get the same densities.
 
 Chance probability per pair: for a Poisson field of density ρ the probability that at least one
 unrelated source lies within r of a given position is p = 1 − exp(−π r² ρ). We evaluate it at
@@ -38,6 +42,68 @@ from .separation import ARCSEC_PER_RAD, chord_from_arcsec
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+UIntArray = npt.NDArray[np.uint64]
+
+_MASK64 = (1 << 64) - 1
+_GOLDEN_GAMMA = 0x9E3779B97F4A7C15  # 2^64 / φ, the splitmix64 increment
+_MIX_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+
+
+def _mix64_py(z: int) -> int:
+    """splitmix64 finaliser on a Python int (mod 2^64); used once per call for the seed salt."""
+    z &= _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+def _mix64(z: UIntArray) -> UIntArray:
+    """splitmix64 finaliser, element-wise on uint64; the products wrap mod 2^64 (intended)."""
+    z = np.asarray(z, dtype=np.uint64).reshape(-1)  # 1-d: numpy warns on 0-d scalar overflow
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> _S30)) * _MIX_M1
+        z = (z ^ (z >> _S27)) * _MIX_M2
+    return z ^ (z >> _S31)
+
+
+def _as_uint64_keys(keys: npt.ArrayLike) -> UIntArray:
+    """Integer keys as their 64-bit pattern (int64 two's complement → uint64); never via float."""
+    k = np.asarray(keys)
+    if k.dtype.kind == "i":
+        return np.asarray(k, dtype=np.int64).view(np.uint64)
+    if k.dtype.kind == "u":
+        return np.asarray(k, dtype=np.uint64)
+    if k.size == 0 and k.dtype.kind == "f":  # np.asarray([]) is float64
+        return np.zeros(k.shape, np.uint64)
+    raise ValueError(f"keys: must be an integer array (int64 ids, never float), got dtype {k.dtype}")
+
+
+def unit_hash(keys: npt.ArrayLike, seed: int = 0) -> FloatArray:
+    """Stable pseudo-uniform u ∈ [0, 1) per integer key: u = (h >> 11) · 2⁻⁵³ with
+    h = mix64(γ · key + mix64(seed)) mod 2⁶⁴,  γ = 0x9E3779B97F4A7C15 (odd, ≈ 2⁶⁴/φ).
+
+    mix64 is the splitmix64 finaliser (Steele, Lea & Flood 2014; shifts/multipliers of Vigna's
+    splitmix64.c, Stafford's "Mix13"), so h is the splitmix64 output at counter ``key`` of the
+    stream whose state starts at mix64(seed). Both steps are bijections of 64-bit words (γ odd),
+    so distinct keys give distinct h, and consecutive or structured ids (Gaia source_id =
+    HEALPix-12 index · 2³⁵ + running number) give independent-looking u. The top 53 bits of h
+    make u an exact float64 multiple of 2⁻⁵³, so P(u < f) = f to within 2⁻⁵³.
+
+    Why: "keep row i iff u_i < f" selects a subsample of fraction f in which each row's fate depends
+    only on its own key (and the seed) — unlike a random stream drawn over the rows, it does not
+    change when the rows are reordered or when unrelated rows are added or removed. The keys are
+    used as their 64-bit pattern (int64 → uint64 two's complement; uint64 as is) and must not go
+    through float64, which is exact only up to 2⁵³ (Gaia source_ids reach ~7·10¹⁸).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed: must be an int, got {seed!r}")
+    k = _as_uint64_keys(keys)
+    salt = np.uint64(_mix64_py(int(seed)))
+    with np.errstate(over="ignore"):
+        h = _mix64(k.reshape(-1) * np.uint64(_GOLDEN_GAMMA) + salt)
+    return ((h >> _S11).astype(np.float64) * (1.0 / 2.0**53)).reshape(k.shape)
 
 
 def annulus_area_arcsec2(inner_arcsec: float, outer_arcsec: float) -> float:
@@ -59,12 +125,21 @@ def local_density(
     target_count: int = 400,
     seed: int = 0,
     tree: cKDTree | None = None,
+    keys: npt.ArrayLike | None = None,
 ) -> tuple[IntArray, FloatArray, float]:
     """Annulus counts and densities around each radio position.
 
     Returns (n_annulus, rho_per_arcsec2, fraction) where ``n_annulus`` is the count in the
     (possibly subsampled) optical set and ρ = n / (fraction · A). ``tree`` may be a prebuilt
     KD-tree over ``optical_xyz`` (reused for the pilot count and when no subsampling is needed).
+
+    The fraction is f = min(1, target_count / n̄) (f = 1 unless n̄ > 2·target_count), n̄ being the
+    mean full annulus count on ≤ 200 radio positions drawn with ``seed`` (a draw over the radio
+    rows only). When f < 1, optical row i is kept iff ``unit_hash(keys[i], seed) < f``; ``keys``
+    are stable int64 row ids (e.g. Gaia source_id), one per optical row, so (n, ρ, f) do not
+    depend on the optical row order, nor on rows outside the outer radius of every radio position.
+    Without ``keys`` the row index is the key: still deterministic, but then the subsample (not f)
+    changes when the rows are reordered or rows are inserted before others.
     """
     area = annulus_area_arcsec2(inner_arcsec, outer_arcsec)
     if isinstance(target_count, bool) or not isinstance(target_count, (int, np.integer)) or target_count < 1:
@@ -73,6 +148,12 @@ def local_density(
     o = np.asarray(optical_xyz, dtype=np.float64).reshape(-1, 3)
     if r.shape[0] == 0:
         return np.zeros(0, np.int64), np.zeros(0), 1.0
+    if keys is not None:
+        k = _as_uint64_keys(keys)
+        if k.shape != (o.shape[0],):
+            raise ValueError(f"keys: need one key per optical row, shape ({o.shape[0]},), got {k.shape}")
+    else:
+        k = np.arange(o.shape[0], dtype=np.int64).view(np.uint64)
     if o.shape[0] == 0:
         return np.zeros(r.shape[0], np.int64), np.zeros(r.shape[0]), 1.0
     full = tree if tree is not None else cKDTree(o, balanced_tree=False, compact_nodes=False)
@@ -83,7 +164,7 @@ def local_density(
     mean_count = float(np.mean(full.query_ball_point(pilot, c_out, return_length=True) - full.query_ball_point(pilot, c_in, return_length=True)))
     fraction = 1.0 if mean_count <= 2 * target_count else target_count / mean_count
     if fraction < 1.0:
-        keep = rng.random(o.shape[0]) < fraction
+        keep = unit_hash(k, seed) < fraction  # per-row, order-independent (see unit_hash)
         t = cKDTree(o[keep], balanced_tree=False, compact_nodes=False)
     else:
         t = full

@@ -96,6 +96,7 @@ def crossmatch_partition(
         n, rho, frac = local_density(
             xyz, opt.centre_xyz, params.density_inner_arcsec, params.density_outer_arcsec,
             target_count=params.density_target_count, seed=density_seed, tree=opt.tree,
+            keys=opt.optical_id,  # stable per-star subsample: same ρ whatever the row order / margins
         )
         if partition_pixel is not None and np.any(n < DENSITY_MIN_COUNT):
             # sparse catalogue: pool the annulus with the partition's own pixel (its home rows)

@@ -30,7 +30,7 @@ class InputError(ValueError):
     """The requested input cannot be read (no committed data, unknown catalogue)."""
 
 
-def read_committed(spark, settings: Settings, table: str, lake_prefix: str = ""):
+def read_committed(spark, settings: Settings, table: str, lake_prefix: str = "", manifests: list[dict] | None = None):
     """Current state of ``table`` from the Parquet files of its effective manifests.
 
     Several effective manifests (incremental ingests on top of a full refresh) stack versions of
@@ -38,14 +38,16 @@ def read_committed(spark, settings: Settings, table: str, lake_prefix: str = "")
     (smallest row_id). One manifest alone needs no window (two shuffles of the whole table at
     10^8 rows): a batch is extracted by keyset on the primary key (row_ids unique) and ingestion
     validation quarantines a second live row with the same catalogue id (``duplicate_id``), so only
-    the soft-delete filter applies.
+    the soft-delete filter applies. ``manifests``: the effective manifests when the caller listed
+    them already (the curated layout fingerprints exactly the files it reads).
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from radiostars.ingest.manifest import effective_manifests, snapshot_uris
 
-    manifests = effective_manifests(settings, table, lake_prefix)
+    if manifests is None:
+        manifests = effective_manifests(settings, table, lake_prefix)
     uris = snapshot_uris(settings, table, lake_prefix, manifests=manifests)
     if not uris:
         raise InputError(f"no committed data for {table} in s3://{settings.lake_bucket}/{lake_prefix}raw/{table}/: "
@@ -108,7 +110,8 @@ def radio_snapshot(spark, settings: Settings, lake_prefix: str = "") -> RadioSna
     return RadioSnapshot(frame[ok].reset_index(drop=True), len(frame), int((~ok).sum()))
 
 
-def optical_snapshot(spark, settings: Settings, catalogue: str, lake_prefix: str = ""):
+def optical_snapshot(spark, settings: Settings, catalogue: str, lake_prefix: str = "",
+                     manifests: list[dict] | None = None):
     """Lazy DataFrame in the match library's column names (``OPTICAL_COLUMNS`` of
     :mod:`radiostars.engine.partitioned_match`): optical_id, ra_deg, dec_deg, ref_epoch_yr, errors
     (mas), pm (mas/yr), parallax (mas), mag, colour, is_synthetic. Missing position errors become
@@ -117,7 +120,7 @@ def optical_snapshot(spark, settings: Settings, catalogue: str, lake_prefix: str
 
     if catalogue not in OPTICAL_CATALOGUES:
         raise InputError(f"unknown optical catalogue {catalogue!r}; choose from {', '.join(OPTICAL_CATALOGUES)}")
-    df = read_committed(spark, settings, catalogue, lake_prefix)
+    df = read_committed(spark, settings, catalogue, lake_prefix, manifests)
     if catalogue == "gaia_dr3":
         df = df.select(
             F.col("source_id").cast("long").alias("optical_id"), F.col("ra").alias("ra_deg"),

@@ -93,10 +93,12 @@ def targets_by_pixel(targets: pd.DataFrame) -> dict[int, pd.DataFrame]:
     return {int(pixel): frame.reset_index(drop=True) for pixel, frame in targets.groupby("healpix", sort=True)}
 
 
-def explode_optical(optical_df, target_pixels: np.ndarray, params: CrossmatchParams,
+def explode_optical(optical_df, target_pixels: np.ndarray | None, params: CrossmatchParams,
                     epoch_lo_yr: float, epoch_hi_yr: float):
-    """Each usable optical row once per pixel with targets it must be visible from (home + margins)."""
-    wanted = np.unique(np.asarray(target_pixels, dtype=np.int64))
+    """Each usable optical row once per pixel it must be visible from (home + margins): only pixels
+    with targets, or every pixel when ``target_pixels`` is None (the curated layout)."""
+    keep_all = target_pixels is None
+    wanted = np.zeros(0, np.int64) if keep_all else np.unique(np.asarray(target_pixels, dtype=np.int64))
     names = list(OPTICAL_COLUMNS)
 
     def explode(batches):
@@ -112,12 +114,14 @@ def explode_optical(optical_df, target_pixels: np.ndarray, params: CrossmatchPar
                                        pdf["dec_deg"].to_numpy(float, na_value=np.nan))
                   & np.isfinite(pdf["ref_epoch_yr"].to_numpy(float, na_value=np.nan)))
             usable = pdf if ok.all() else pdf[ok].reset_index(drop=True)
-            if len(usable) and wanted.size:
+            if len(usable) and (keep_all or wanted.size):
                 rows, pixels = optical_partition_membership(usable, params, epoch_lo_yr, epoch_hi_yr)
-                keep = np.isin(pixels, wanted)
-                out = usable.take(rows[keep])
+                if not keep_all:
+                    keep = np.isin(pixels, wanted)
+                    rows, pixels = rows[keep], pixels[keep]
+                out = usable.take(rows)
                 out.index = pd.RangeIndex(len(out))
-                out["healpix"] = pixels[keep]
+                out["healpix"] = pixels
                 yield out
             # separately: concatenating would turn every column into a nullable extension array
             yield _count_rows([(TALLY_KEY, n), (SKIPPED_KEY, int(n - ok.sum()))], names)

@@ -6,21 +6,23 @@ a run without it is invisible to readers and is cleared before a retry of the sa
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from radiostars.config import Settings
 from radiostars.crossmatch.params import CrossmatchParams
 import numpy as np
 
+from radiostars.engine.curated import curated_frame, ensure_layout
+from radiostars.engine.lake_io import clear_prefix, put_json
 from radiostars.engine.inputs import OPTICAL_CATALOGUES, optical_snapshot, radio_snapshot
 from radiostars.engine.partitioned_match import (OPTICAL_COLUMNS, PARTITION_COLUMNS, explode_optical, match_pixels,
                                                  radio_targets, targets_by_pixel)
 
 MARKER = "_SUCCESS"
+OPTICAL_LAYOUTS = ("curated", "shuffle")
 
 
 class RunError(RuntimeError):
@@ -34,6 +36,9 @@ class RunRequest:
     catalogues: tuple[str, ...] = OPTICAL_CATALOGUES
     lake_prefix: str = ""  # tests and benchmarks use their own prefix in the same bucket
     overwrite: bool = False
+    # "curated": read the HEALPix-partitioned layout of each optical snapshot (built once when missing,
+    # engine/curated.py) — no shuffle of the optical side; "shuffle": explode + shuffle the raw snapshot
+    optical_layout: str = "curated"
 
     def validate(self) -> None:
         if not self.run_id or "/" in self.run_id or self.run_id.startswith("."):
@@ -41,6 +46,8 @@ class RunRequest:
         unknown = [c for c in self.catalogues if c not in OPTICAL_CATALOGUES]
         if unknown or not self.catalogues:
             raise RunError(f"catalogues {list(self.catalogues)}: choose one or more of {', '.join(OPTICAL_CATALOGUES)}")
+        if self.optical_layout not in OPTICAL_LAYOUTS:
+            raise RunError(f"optical_layout {self.optical_layout!r}: choose one of {', '.join(OPTICAL_LAYOUTS)}")
         if self.lake_prefix and not self.lake_prefix.endswith("/"):
             raise RunError("lake_prefix must end with '/'")
 
@@ -80,27 +87,6 @@ def committed_runs(settings: Settings, lake_prefix: str = "") -> list[str]:
     return [run_id for _, run_id in sorted(runs)]
 
 
-def _clear_prefix(settings: Settings, prefix: str) -> int:
-    from minio.deleteobjects import DeleteObject
-
-    from radiostars.lake import lake_client
-
-    client = lake_client(settings)
-    keys = [DeleteObject(o.object_name) for o in client.list_objects(settings.lake_bucket, prefix=prefix, recursive=True)]
-    errors = list(client.remove_objects(settings.lake_bucket, keys))
-    if errors:
-        raise RunError(f"could not clear {prefix}: {errors[0]}")
-    return len(keys)
-
-
-def _put_json(settings: Settings, key: str, payload: dict) -> None:
-    from radiostars.lake import lake_client
-
-    body = json.dumps(payload, indent=2, default=str).encode()
-    lake_client(settings).put_object(settings.lake_bucket, key, io.BytesIO(body), len(body),
-                                     content_type="application/json")
-
-
 def _distribution(values: list[int]) -> dict:
     if not values:
         return {"partitions": 0}
@@ -121,7 +107,9 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
     """Execute one run end to end and commit it; returns metrics (also written to metrics.json).
 
     Spark work: one read of the radio catalogue (to the driver), then per optical catalogue one pass
-    (explode with margins → shuffle by pixel → match real and control rows per pixel), cached as
+    over the pixels holding targets — from the curated layout (bucketed by pixel: no shuffle; built
+    once per snapshot when missing, timed apart as ``curate_s``) or, with ``optical_layout="shuffle"``,
+    explode with margins → shuffle by pixel — matching real and control rows per pixel, cached as
     records; the outputs and metrics are small derivations of those records.
     """
     from pyspark.sql import Window
@@ -136,7 +124,7 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
         if not request.overwrite:
             raise RunError(f"run {request.run_id} is already committed (s3://{settings.lake_bucket}/{prefix}{MARKER}); "
                            "pass --overwrite to replace it or choose another run id")
-    cleared = _clear_prefix(settings, prefix)  # an overwritten run, or a killed attempt's leftovers
+    cleared = clear_prefix(settings, prefix)  # an overwritten run, or a killed attempt's leftovers
     if cleared:
         log(f"cleared {cleared} objects left under {prefix}")
     timings: dict[str, float] = {}
@@ -160,10 +148,25 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
     # -- one pass per optical catalogue; everything downstream reads the cached records
     t1 = time.monotonic()
     per_catalogue = []
+    target_pixels = np.fromiter(by_pixel, np.int64, len(by_pixel))
+    layouts: dict[str, dict] = {}
+    timings["curate_s"] = 0.0
     for catalogue in request.catalogues:
-        optical = optical_snapshot(spark, settings, catalogue, request.lake_prefix)
-        exploded = explode_optical(optical, np.fromiter(by_pixel, np.int64, len(by_pixel)), params, epoch_lo, epoch_hi)
-        per_catalogue.append(match_pixels(exploded, broadcast, params, catalogue))
+        if request.optical_layout == "curated":
+            tc = time.monotonic()
+            layout, built = ensure_layout(spark, settings, catalogue, params, epoch_lo, epoch_hi,
+                                          request.lake_prefix, log)
+            if built:  # the one-off partitioning is reported apart from the match
+                timings["curate_s"] += time.monotonic() - tc
+            layouts[catalogue] = {"prefix": layout.prefix, "built_in_this_run": built, "buckets": layout.buckets,
+                                  "rows_with_margins": layout.rows_with_margins, "build_s": layout.build_s,
+                                  "spec": asdict(layout.spec)}
+            optical_rows = curated_frame(spark, settings, layout, target_pixels)
+        else:
+            optical = optical_snapshot(spark, settings, catalogue, request.lake_prefix)
+            optical_rows = explode_optical(optical, target_pixels, params, epoch_lo, epoch_hi)
+        per_catalogue.append(match_pixels(optical_rows, broadcast, params, catalogue))
+    t1 += timings["curate_s"]
     records = _union(per_catalogue).cache()
     summary = records.filter(F.col("record").isin("partition", "skipped", "tally")).select(
         "record", "catalogue", "healpix", *PARTITION_COLUMNS).toPandas()
@@ -174,6 +177,9 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
                                "skipped_no_position": radio.rows_skipped_no_position},
                      "optical": {catalogue: {} for catalogue in request.catalogues}}
     _attribute_counts(summary, request.catalogues, metrics)
+    metrics["optical_layout"] = request.optical_layout
+    for catalogue, layout in layouts.items():
+        metrics["optical"][catalogue]["layout"] = layout
     for catalogue in request.catalogues:
         mine = parts[parts["catalogue"] == catalogue]
         metrics["optical"][catalogue]["partition_rows_with_margins"] = _distribution(
@@ -254,15 +260,30 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
     timings["total_s"] = time.monotonic() - t0
     metrics["timings"] = timings
     metrics["master"] = spark.sparkContext.master
-    _put_json(settings, prefix + "metrics.json", metrics)
-    _put_json(settings, prefix + MARKER, {"run_id": request.run_id, "committed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    put_json(settings, prefix + "metrics.json", metrics)
+    put_json(settings, prefix + MARKER, {"run_id": request.run_id, "committed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                           "files": ["pairs/", "best/", "control/", "radio/", "optical/", "metrics.json"]})
     cut = f", p_any cut {calibration['p_any_cut']:.3g} for {params.target_false_rate:.2%} false selections" if calibration else ""
     log(f"committed crossmatch run {request.run_id}: {metrics['pairs']} pairs, {metrics['radio_with_candidates']} radio "
         f"sources with a candidate, FAR analytic {metrics['far_analytic']:.4g} vs control {metrics['far_control']:.4g} "
         f"per source{cut}; radio {timings['radio_s']:.1f} s, match {timings['match_s']:.1f} s, "
-        f"outputs {timings['outputs_s']:.1f} s, total {timings['total_s']:.1f} s")
+        f"outputs {timings['outputs_s']:.1f} s, one-off curation {timings['curate_s']:.1f} s, total {timings['total_s']:.1f} s")
     return metrics
+
+
+def curate(spark, settings: Settings, request: RunRequest, log=print, rebuild: bool = False) -> dict[str, dict]:
+    """Build (or confirm) the curated layout of each requested catalogue for the default epoch window:
+    the one-off partitioning apart from any match. Returns {catalogue: layout dict}."""
+    from radiostars.engine.curated import DEFAULT_EPOCH_WINDOW_YR
+
+    request.validate()
+    out = {}
+    for catalogue in request.catalogues:
+        t0 = time.monotonic()
+        layout, built = ensure_layout(spark, settings, catalogue, request.params, *DEFAULT_EPOCH_WINDOW_YR,
+                                      request.lake_prefix, log, rebuild=rebuild)
+        out[catalogue] = {**layout.to_dict(), "built_now": built, "wall_s": round(time.monotonic() - t0, 3)}
+    return out
 
 
 def _attribute_counts(summary, catalogues, metrics: dict) -> None:

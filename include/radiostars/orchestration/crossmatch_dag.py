@@ -7,7 +7,8 @@ from radiostars.config import Settings
 DAG_ID = "radio_star_crossmatch"
 
 PARAM_DEFAULTS = {"radius_arcsec": 10.0, "n_sigma": 4.0, "r_min_arcsec": 1.0, "healpix_order": 6,
-                  "target_false_rate": 0.01, "catalogues": ["gaia_dr3", "hipparcos2"], "master": ""}
+                  "target_false_rate": 0.01, "catalogues": ["gaia_dr3", "hipparcos2"], "master": "",
+                  "optical_layout": "curated"}
 
 
 class CrossmatchParamsError(ValueError):
@@ -29,6 +30,9 @@ def param_specs() -> dict[str, dict]:
                                              "to on the shifted control"},
         "catalogues": {"type": "array", "items": {"type": "string", "enum": ["gaia_dr3", "hipparcos2"]},
                        "minItems": 1},
+        "optical_layout": {"type": "string", "enum": ["curated", "shuffle"],
+                           "description": "curated: match against each optical snapshot's stored HEALPix layout "
+                                          "(built once per snapshot when missing); shuffle: partition in the run"},
         "master": {"type": "string", "description": "Spark master URL; empty = the spark_default connection "
                                                     "(SPARK_MASTER), e.g. spark://127.0.0.1:17077"},
     }
@@ -46,6 +50,8 @@ def plan(params: dict, airflow_run_id: str) -> dict:
                          target_false_rate=float(p["target_false_rate"]))
     except (ValueError, TypeError) as exc:
         raise CrossmatchParamsError(f"invalid cross-match parameters: {exc}") from None
+    if p["optical_layout"] not in ("curated", "shuffle"):
+        raise CrossmatchParamsError(f"optical_layout={p['optical_layout']!r}: expected curated or shuffle")
     master = str(p["master"] or "")
     if master and not (master.startswith("spark://") or master.startswith("local")):
         raise CrossmatchParamsError(f"master={master!r}: expected local[N] or spark://host:port")
@@ -53,6 +59,7 @@ def plan(params: dict, airflow_run_id: str) -> dict:
             "--n-sigma", str(p["n_sigma"]), "--r-min-arcsec", str(p["r_min_arcsec"]),
             "--healpix-order", str(int(p["healpix_order"])), "--target-false-rate", str(p["target_false_rate"]),
             "--catalogues", ",".join(p["catalogues"]),
+            "--optical-layout", str(p["optical_layout"]),
             "--under-spark-submit",
             "--overwrite"]  # a retry of the same Airflow run replaces its own partial/committed output
     if master:
@@ -82,4 +89,4 @@ def verify_committed(settings: Settings, run_id: str) -> dict:
     return {"run_id": run_id, "pairs": metrics["pairs"], "radio_with_candidates": metrics["radio_with_candidates"],
             "far_analytic": metrics["far_analytic"], "far_control": metrics["far_control"],
             "p_any_cut": (metrics.get("calibration") or {}).get("p_any_cut"),
-            "total_s": metrics["timings"]["total_s"]}
+            "total_s": metrics["timings"]["total_s"], "curate_s": metrics["timings"].get("curate_s", 0.0)}
