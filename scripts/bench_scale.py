@@ -158,13 +158,13 @@ def astropy_projection(results: list[dict], ram_gb: float) -> dict | None:
 
 
 def radiostars_projection(results: list[dict]) -> dict | None:
-    """Wall time at 1e8 when the largest size run is smaller: the two row-proportional stages (scan+explode,
-    match) scaled linearly in rows, everything else (session start, radio side, outputs) kept. A projection."""
+    """Wall time at 1e8 when the largest size run is smaller: the row-proportional stages (scan+explode and
+    match, or the one read+match stage of the curated layout) scaled linearly in rows, everything else (session start, radio side, outputs) kept. A projection."""
     big = results[-1] if results else None
     if not big or big["optical_rows"] >= TARGET_ROWS or "match" not in (big["radiostars"].get("pipeline") or {}):
         return None
     r, p = big["radiostars"], big["radiostars"]["pipeline"]
-    stages = p["scan"]["duration_s"] + p["match"]["duration_s"]
+    stages = sum(p[name]["duration_s"] for name in ("scan", "match") if name in p)  # no scan stage when curated
     fixed = r["wall_with_session_s"] - stages
     scale = TARGET_ROWS / big["optical_rows"]
     return {"from_rows": big["optical_rows"], "to_rows": TARGET_ROWS, "fixed_s": round(fixed, 1),

@@ -48,41 +48,10 @@ BEGIN, END = "<!-- bench_workers:begin -->", "<!-- bench_workers:end -->"
 RS = ROOT / ".venv" / "bin" / "radiostars"
 
 
-def kill_process_tree(pid: int, *, include_root: bool = True, timeout: float = 10.0) -> list[int]:
-    """SIGTERM ``pid``'s descendants (and ``pid`` itself unless ``include_root`` is False), SIGKILL
-    whatever still runs ``timeout`` s later; returns the pids signalled. The whole tree is listed
-    before any signal: a process whose parent dies first is re-parented and could no longer be found.
-    A zombie counts as gone (an orphan's zombie waits for whoever reaps it, which may be never)."""
-    import psutil
-
-    def running(p) -> bool:
-        try:
-            return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-        except psutil.Error:
-            return False
-
-    try:
-        root = psutil.Process(pid)
-        procs = root.children(recursive=True) + ([root] if include_root else [])
-    except psutil.NoSuchProcess:
-        return []
-    alive = procs
-    for send in ("terminate", "kill"):
-        for p in alive:
-            try:
-                getattr(p, send)()
-            except psutil.Error:
-                pass
-        deadline = time.monotonic() + timeout
-        while (alive := [p for p in alive if running(p)]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not alive:
-            break
-    return [p.pid for p in procs]
-
-
 def kill_children() -> list[int]:
     """Stop every process this one started (the measured child, its driver JVM, its Python workers)."""
+    from radiostars.benchmark import kill_process_tree
+
     return kill_process_tree(os.getpid(), include_root=False)
 
 
@@ -166,12 +135,9 @@ def measured_run(settings, prefix: str, master: str, run_id: str) -> dict:
         s = TreeRssSampler(pid, 0.2)
         samplers.append((s, tree_rss_bytes(s.proc)))
         s.start()
-    try:
+    try:  # Ctrl-C / SIGTERM: run_measured stops the child's tree before re-raising
         m = run_measured([sys.executable, __file__, "--child", "--prefix", prefix, "--master", master,
                           "--run-id", run_id, "--parent-pid", str(os.getpid())])
-    except BaseException:  # Ctrl-C / SIGTERM: run_measured does not stop its child, so stop its tree here
-        kill_children()
-        raise
     finally:
         for s, _ in samplers:
             s.stop()

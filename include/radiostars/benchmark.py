@@ -141,20 +141,57 @@ class Measured:
         return self.peak_rss_bytes / 1e9
 
 
+def kill_process_tree(pid: int, *, include_root: bool = True, timeout: float = 10.0) -> list[int]:
+    """SIGTERM ``pid``'s descendants (and ``pid`` itself unless ``include_root`` is False), SIGKILL
+    whatever still runs ``timeout`` s later; returns the pids signalled. The whole tree is listed
+    before any signal: a process whose parent dies first is re-parented and could no longer be found.
+    A zombie counts as gone (an orphan's zombie waits for whoever reaps it, which may be never)."""
+    import psutil
+
+    def running(p) -> bool:
+        try:
+            return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    try:
+        root = psutil.Process(pid)
+        procs = root.children(recursive=True) + ([root] if include_root else [])
+    except psutil.NoSuchProcess:
+        return []
+    alive = procs
+    for send in ("terminate", "kill"):
+        for p in alive:
+            try:
+                getattr(p, send)()
+            except psutil.Error:
+                pass
+        deadline = time.monotonic() + timeout
+        while (alive := [p for p in alive if running(p)]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not alive:
+            break
+    return [p.pid for p in procs]
+
+
 def run_measured(cmd: list[str], *, stdin_text: str | None = None, interval: float = 0.2,
                  timeout: float | None = None, cwd: str | None = None) -> Measured:
     """Run ``cmd``; wall time and peak RSS of its whole process tree (sampled every ``interval`` s)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin_text is not None else None,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
-    sampler = TreeRssSampler(proc.pid, interval).start()
     try:
-        out, err = proc.communicate(stdin_text, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-    finally:
-        sampler.stop()
+        sampler = TreeRssSampler(proc.pid, interval).start()
+        try:
+            out, err = proc.communicate(stdin_text, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_process_tree(proc.pid, timeout=5.0)
+            out, err = proc.communicate()
+        finally:
+            sampler.stop()
+    except BaseException:  # Ctrl-C / SIGTERM in the caller: no orphan (a Spark driver JVM) outlives it
+        kill_process_tree(proc.pid, timeout=5.0)
+        raise
     return Measured(cmd, proc.returncode, time.perf_counter() - t0, sampler.peak_bytes, sampler.samples, out, err,
                     cpu_s=sampler.cpu_seconds)
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import psycopg
 import pyarrow as pa
 import pytest
 
 from radiostars.lake import lake_client
 from radiostars.warehouse import PublishError, RunNotLoadedError
-from radiostars.warehouse.fixtures import (HAND_L_NU, HAND_SOURCE, HIGH_PM_SOURCE, generate_run, sandbox,
-                                           sep_arcsec, write_run)
+from radiostars.warehouse.fixtures import (HAND_L_NU, HAND_SOURCE, HIGH_PM_SOURCE, TWIN_HIP, TWIN_SOURCE,
+                                           generate_run, sandbox, sep_arcsec, write_run)
 from radiostars.warehouse.load import load_run
 from radiostars.warehouse.publish import published_run, publish
 from radiostars.warehouse.queries import QUERIES, run_query
@@ -109,6 +110,38 @@ def assert_classes_follow_the_python_rule(rows: dict[str, dict], run) -> None:
                                    near_known_nonstellar=col("near_known_nonstellar"), p_any_cut=cut)
     got = col("reliability_class")
     assert dict(zip(names, got)) == dict(zip(names, expected))
+
+
+def test_same_star_links_follow_the_python_rule(wh, run_a):
+    """One rule, two implementations: the same-star columns of marts.crossmatch_pairs equal
+    radiostars.evaluate.samestar.same_star_links (thresholds from the same dbt vars) on the run's own pairs
+    and optical rows; the fixture's Gaia/Hipparcos twin is one star in radio_star_candidates."""
+    from radiostars.evaluate.samestar import run_candidates, same_star_links
+
+    run, _ = run_a
+    key = ["radio_source_name", "optical_catalogue", "optical_id"]
+    expected = same_star_links(run_candidates(run.tables["pairs"].to_pandas(),
+                                              run.tables["optical"].to_pandas())).set_index(key)
+    with owner(wh) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        rows = cur.execute("SELECT radio_source_name, optical_catalogue, optical_id, counterpart_catalogue, "
+                           "counterpart_id, same_star_offset_arcsec, star_rank, is_star_primary, n_stars "
+                           "FROM marts.crossmatch_pairs").fetchall()
+    assert len(rows) == len(expected) and expected["counterpart_id"].notna().sum() >= 2
+    for r in rows:
+        e = expected.loc[(r["radio_source_name"], r["optical_catalogue"], r["optical_id"])]
+        want = None if pd.isna(e["counterpart_id"]) else (e["counterpart_catalogue"], int(e["counterpart_id"]))
+        got = None if r["counterpart_id"] is None else (r["counterpart_catalogue"], r["counterpart_id"])
+        assert got == want, r
+        assert (r["star_rank"], r["is_star_primary"], r["n_stars"]) == \
+            (e["star_rank"], bool(e["is_star_primary"]), e["n_stars"]), r
+        if want is not None:
+            assert r["same_star_offset_arcsec"] == pytest.approx(e["same_star_offset_arcsec"], abs=1e-9)
+    twin = candidates(wh)[TWIN_SOURCE]
+    assert twin["n_candidates"] == 2 and twin["n_stars"] == 1
+    assert twin["multiple_candidates"] is True and twin["multiple_stars"] is False
+    assert twin["same_star_offset_arcsec"] == pytest.approx(0.05, abs=1e-6)
+    assert TWIN_HIP in (twin["optical_id"], twin["counterpart_id"])
+    assert twin["counterpart_name"] in (f"HIP {TWIN_HIP}", f"Gaia DR3 {twin['counterpart_id']}")
 
 
 def test_crossmatch_runs_carry_the_p_any_calibration(wh, run_a):

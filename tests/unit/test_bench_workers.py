@@ -12,6 +12,7 @@ import time
 import psutil
 import pytest
 
+from radiostars.benchmark import kill_process_tree
 from radiostars.config import PROJECT_ROOT
 from tests.scripts import load_script
 
@@ -70,7 +71,7 @@ def test_kill_process_tree_kills_grandchildren_too(bw):
     pids = [proc.pid, *descendants(proc.pid, 2)]
     try:
         t0 = time.monotonic()
-        signalled = bw.kill_process_tree(proc.pid, timeout=5)
+        signalled = kill_process_tree(proc.pid, timeout=5)
         assert time.monotonic() - t0 < 5  # SIGTERM was enough: no wait for the SIGKILL round
         proc.wait(5)
         assert set(signalled) == set(pids)
@@ -82,7 +83,7 @@ def test_kill_process_tree_kills_grandchildren_too(bw):
 def test_kill_process_tree_of_a_gone_process_is_a_no_op(bw):
     proc = subprocess.Popen(["true"])
     proc.wait()
-    assert bw.kill_process_tree(proc.pid) == []
+    assert kill_process_tree(proc.pid) == []
 
 
 @pytest.mark.parametrize("sig,returncode", [

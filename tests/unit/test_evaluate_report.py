@@ -155,6 +155,55 @@ def test_write_outputs(tiny, tmp_path):
     assert "GSTAR04" in md
 
 
+def _with_hipparcos_twin(run, source: str = "GSTAR00", hip: int = 99_001):
+    """The run with the injected star of `source` listed a second time, as a Hipparcos entry 0.01″ away
+    that takes rank 1 — the case of a bright star in both catalogues."""
+    import copy
+
+    import numpy as np
+    import pandas as pd
+
+    twin_run = copy.copy(run)
+    pairs = run.pairs.copy()
+    mine = pairs["radio_source_name"] == source
+    star = pairs[mine & (pairs["rank"] == 1)].iloc[0]
+    twin = star.copy()
+    twin["optical_catalogue"], twin["optical_id"] = "hipparcos2", hip
+    twin["optical_dec_deg"] = star["optical_dec_deg"] + 0.01 / 3600
+    twin["sep_sigma"] = star["sep_sigma"] * 0.9
+    pairs.loc[mine, "rank"] += 1
+    pairs.loc[mine, "n_candidates"] += 1
+    twin["rank"], twin["n_candidates"] = 1, int(pairs.loc[mine, "n_candidates"].iloc[0])
+    pairs = pd.concat([pairs, twin.to_frame().T.astype(pairs.dtypes.to_dict())], ignore_index=True)
+    twin_run.pairs = pairs
+    twin_run.best = pairs[pairs["rank"] == 1].reset_index(drop=True)
+    gaia = run.optical[(run.optical["catalogue"] == "gaia_dr3") & (run.optical["optical_id"] == star["optical_id"])]
+    hip_row = gaia.assign(catalogue="hipparcos2", optical_id=np.int64(hip), ref_epoch_yr=1991.25,
+                          mag=gaia["mag"] + 0.3)
+    twin_run.optical = pd.concat([run.optical, hip_row], ignore_index=True)
+    return twin_run
+
+
+def test_star_level_counts_the_same_stars_other_entry(tiny):
+    run, truth, _ = tiny
+    ev = evaluate_run(_with_hipparcos_twin(run), truth)
+    c, r, t = ev.summary["completeness"], ev.summary["reliability"], ev.summary["targets"]
+    n = EXPECTED["injected"]
+    # GSTAR00's best candidate is now its star's Hipparcos entry: recovered at star level, missed id-exact
+    assert (c["best"]["k"], c["best"]["n"]) == (EXPECTED["recovered_best"], n)
+    assert (c["best_strict"]["k"], c["best_strict"]["n"]) == (EXPECTED["recovered_best"] - 1, n)
+    assert c["n_best_is_same_star"] == 1 and ev.summary["same_star"]["n_links"] == 1
+    assert t["completeness"]["value"] == pytest.approx(5 / 6) and t["completeness"]["value_strict"] == pytest.approx(4 / 6)
+    assert r["overall"]["k"] == EXPECTED["recovered_best"] and r["overall_strict"]["k"] == EXPECTED["recovered_best"] - 1
+    assert r["best_match_kinds"]["same_star"] == 1 and r["best_match_kinds"]["true"] == EXPECTED["recovered_best"] - 1
+    missed = ev.frames["missed"].set_index("source_name")
+    assert missed["best_is_same_star"].to_dict() == {"GSTAR00": True, "GSTAR04": False}
+    assert any("entry in the other catalogue" in f for f in ev.summary["findings"])
+    # the twin is not a chance pair: the truth FAR counts the same pairs as without it
+    assert ev.summary["far"]["truth_pairs"]["count"] == len(run.pairs) - EXPECTED["recovered_best"]
+    assert "id-exact" in headline(ev.summary)
+
+
 def test_cli_missing_truth_is_one_line_exit_2(tmp_path, capsys):
     assert cli.main(["evaluate", "--truth-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -3,7 +3,8 @@
              {'columns': ['optical_catalogue', 'optical_id']}],
     post_hook=["{{ q3c_index('radio_ra_deg', 'radio_dec_deg') }}", "analyze {{ this }}"]
 ) }}
--- Every candidate pair of the selected run (the rows radio_star_candidates picks rank 1 from).
+-- Every candidate pair of the selected run (the rows radio_star_candidates picks rank 1 from), with
+-- its same-star counterpart in the other catalogue and its star-level rank (int_candidate_same_star).
 select
     p.run_id,
     p.radio_source_name,
@@ -32,7 +33,17 @@ select
     p.sigma_radio_arcsec,
     p.sigma_opt_arcsec,
     p.dt_yr,
-    p.pm_missing
+    p.pm_missing,
+    s.counterpart_catalogue,
+    s.counterpart_id,
+    s.counterpart_name,
+    s.same_star_offset_arcsec,
+    s.star_rank,
+    s.is_star_primary,
+    s.n_stars
 from {{ ref('int_run_pairs') }} p
 left join {{ ref('stg_optical_sources') }} o
   on o.run_id = p.run_id and o.optical_catalogue = p.optical_catalogue and o.optical_id = p.optical_id
+left join {{ ref('int_candidate_same_star') }} s
+  on s.run_id = p.run_id and s.radio_source_name = p.radio_source_name
+ and s.optical_catalogue = p.optical_catalogue and s.optical_id = p.optical_id

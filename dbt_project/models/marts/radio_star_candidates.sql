@@ -3,12 +3,16 @@
     post_hook=["{{ q3c_index('radio_ra_deg', 'radio_dec_deg') }}", "analyze {{ this }}"]
 ) }}
 -- One row per radio source of the selected run with a stellar (Gaia / Hipparcos) counterpart: its
--- best candidate, physics, flags and reliability class (docs/warehouse.md).
+-- best candidate, physics, flags and reliability class, and the same star's entry in the other
+-- catalogue when it is also a candidate (int_candidate_same_star; docs/warehouse.md).
 with c as (
     select * from {{ ref('int_candidates_physics') }}
 ),
 near as (
     select * from {{ ref('int_known_object_proximity') }}
+),
+same_star as (
+    select * from {{ ref('int_candidate_same_star') }}
 ),
 run as (
     select run_id,
@@ -27,10 +31,17 @@ flagged as (
         c.pm_total_mas_yr > {{ var('high_pm_mas_yr') }}             as high_proper_motion,
         c.n_candidates > 1                                           as multiple_candidates,
         coalesce(c.is_synthetic, false)                              as synthetic_source,
-        run.class_p_any_cut
+        run.class_p_any_cut,
+        s.counterpart_catalogue,
+        s.counterpart_id,
+        s.counterpart_name,
+        s.same_star_offset_arcsec,
+        s.n_stars,
+        s.n_stars > 1                                                as multiple_stars
     from c
     left join near using (run_id, radio_source_name)
     left join run using (run_id)
+    left join same_star s using (run_id, radio_source_name, optical_catalogue, optical_id)
 )
 select
     run_id,
@@ -75,6 +86,12 @@ select
     nearest_nonstellar_sep_arcsec,
     high_proper_motion,
     multiple_candidates,
+    n_stars,
+    multiple_stars,
+    counterpart_catalogue,
+    counterpart_id,
+    counterpart_name,
+    same_star_offset_arcsec,
     synthetic_source,
     class_p_any_cut,
     {{ reliability_class('p_any', 'p_i', 'p_chance', 'n_candidates', 'near_known_nonstellar', 'class_p_any_cut') }}

@@ -79,8 +79,10 @@ def epoch_effect(recovery: pd.DataFrame, radio: pd.DataFrame, optical: pd.DataFr
     """
     stars = high_pm_stars(recovery, optical, min_pm_mas_yr)
     r = radio_frame(radio[radio["source_name"].astype(str).isin(set(stars["source_name"]))])
-    per_star = stars[["source_name", "optical_catalogue", "star_id", "pm_total", "recovered_best"]].rename(
-        columns={"recovered_best": "recovered_with"})
+    # id-exact on both sides: "without" is matched by id below, so "with" is too (not the star-level label)
+    with_col = "recovered_best_strict" if "recovered_best_strict" in stars.columns else "recovered_best"
+    per_star = stars[["source_name", "optical_catalogue", "star_id", "pm_total", with_col]].rename(
+        columns={with_col: "recovered_with"})
 
     def recovered(best: pd.DataFrame) -> np.ndarray:
         key = best.rename(columns={"radio_id": "source_name", "catalogue": "optical_catalogue", "optical_id": "star_id"})

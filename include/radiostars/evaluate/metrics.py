@@ -111,11 +111,17 @@ class ClassRule:
 
 
 @functools.lru_cache(maxsize=4)
-def class_rule(path: Path = DBT_PROJECT_FILE) -> ClassRule:
-    """The warehouse's class thresholds, read from the dbt project's vars."""
+def dbt_vars(path: Path = DBT_PROJECT_FILE) -> dict:
+    """The ``vars`` of the dbt project (dbt_project.yml): the one place the warehouse's thresholds are set."""
     import yaml
 
-    return ClassRule.from_dbt_vars(yaml.safe_load(Path(path).read_text())["vars"])
+    return yaml.safe_load(Path(path).read_text())["vars"]
+
+
+@functools.lru_cache(maxsize=4)
+def class_rule(path: Path = DBT_PROJECT_FILE) -> ClassRule:
+    """The warehouse's class thresholds, read from the dbt project's vars."""
+    return ClassRule.from_dbt_vars(dbt_vars(path))
 
 
 def _nullable_bool(values, n: int) -> tuple[np.ndarray, np.ndarray]:

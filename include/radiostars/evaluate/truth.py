@@ -63,17 +63,54 @@ def label_pairs(pairs: pd.DataFrame, injected: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def label_same_star(labelled: pd.DataFrame, links: pd.DataFrame, injected: pd.DataFrame) -> pd.DataFrame:
+    """Star-level truth. Copy of `labelled` (:func:`label_pairs`) with `counterpart_catalogue` /
+    `counterpart_id` (the pair's same-star entry in the other catalogue, from
+    :func:`radiostars.evaluate.samestar.same_star_links`; null when none), `is_true_strict` (the id-exact
+    label of :func:`label_pairs`), `is_same_star` (the pair is the injected star's entry in the other
+    catalogue: its counterpart is the injected star's own pair) and **`is_true` = is_true_strict or
+    is_same_star**: the pair is the injected physical star, whichever catalogue entry it is."""
+    keys = ["radio_source_name", "optical_catalogue", "optical_id"]
+    link = pd.DataFrame({"radio_source_name": links["radio_source_name"].astype(str).to_numpy(),
+                         "optical_catalogue": links["optical_catalogue"].astype(str).to_numpy(),
+                         "optical_id": links["optical_id"].astype("int64").to_numpy(),
+                         "counterpart_catalogue": links["counterpart_catalogue"].to_numpy(),
+                         "counterpart_id": pd.array(links["counterpart_id"], dtype="Int64")})
+    out = labelled.copy()
+    key = pd.DataFrame({"radio_source_name": out["radio_source_name"].astype(str).to_numpy(),
+                        "optical_catalogue": out["optical_catalogue"].astype(str).to_numpy(),
+                        "optical_id": out["optical_id"].astype("int64").to_numpy()})
+    joined = key.merge(link, on=keys, how="left", validate="many_to_one")
+    truth = pd.DataFrame({"radio_source_name": injected["source_name"].astype(str).to_numpy(),
+                          "_true_catalogue": injected["optical_catalogue"].astype(str).to_numpy(),
+                          "_true_id": pd.array(injected["star_id"].astype("int64").to_numpy(), dtype="Int64")})
+    joined = joined.merge(truth, on="radio_source_name", how="left", validate="many_to_one")
+    same = (joined["counterpart_catalogue"] == joined["_true_catalogue"]) & \
+        (joined["counterpart_id"] == joined["_true_id"])  # exact Int64 comparison, never through float
+    out["counterpart_catalogue"] = joined["counterpart_catalogue"].to_numpy()
+    out["counterpart_id"] = joined["counterpart_id"].to_numpy()
+    out["is_true_strict"] = out["is_true"].to_numpy(bool)
+    out["is_same_star"] = pd.array(same, dtype="boolean").fillna(False).to_numpy(bool)
+    out["is_true"] = out["is_true_strict"] | out["is_same_star"]
+    return out
+
+
 def recovery_table(injected: pd.DataFrame, radio_names: pd.Series, pairs_labelled: pd.DataFrame) -> pd.DataFrame:
     """Per injected star: `in_run` (its radio source is in the run's radio snapshot), `recovered_best`
-    (the rank-1 pair is the true star), `recovered_any` (the true star is among the candidates),
-    `true_rank` (NaN if absent)."""
+    (the rank-1 pair is true: after :func:`label_same_star`, the injected star or its entry in the other
+    catalogue), `recovered_best_strict` (the rank-1 pair is the injected star's own id), `recovered_any`
+    (the injected star is among the candidates), `true_rank` (rank of the injected star's own pair; NaN if
+    absent)."""
     out = injected.copy()
     out["in_run"] = out["source_name"].isin(set(radio_names.astype(str)))
-    true = pairs_labelled[pairs_labelled["is_true"]]
-    rank = true.groupby("radio_source_name")["rank"].min()
+    strict_col = "is_true_strict" if "is_true_strict" in pairs_labelled.columns else "is_true"
+    own = pairs_labelled[pairs_labelled[strict_col].astype(bool)]
+    rank = own.groupby("radio_source_name")["rank"].min()
     out["true_rank"] = out["source_name"].map(rank).astype(float)
     out["recovered_any"] = out["true_rank"].notna()
-    out["recovered_best"] = out["true_rank"].eq(1.0)
+    out["recovered_best_strict"] = out["true_rank"].eq(1.0)
+    best_true = pairs_labelled[(pairs_labelled["rank"] == 1) & pairs_labelled["is_true"].astype(bool)]
+    out["recovered_best"] = out["source_name"].isin(set(best_true["radio_source_name"].astype(str)))
     return out
 
 
@@ -91,7 +128,11 @@ def float64_rounded(true_ids: pd.Series, got_ids: pd.Series) -> np.ndarray:
 
 
 def false_flags(best_labelled: pd.DataFrame) -> pd.Series:
-    """Kind of each best match: 'true', 'background' (radio source is not a star) or 'wrong_star'."""
-    kind = np.where(best_labelled["is_true"], "true",
-                    np.where(best_labelled["is_injected_source"], "wrong_star", "background"))
+    """Kind of each best match: 'true' (the injected star's own id), 'same_star' (its entry in the other
+    catalogue; only after :func:`label_same_star`), 'background' (the radio source is not a star) or
+    'wrong_star' (an injected star matched to another star)."""
+    strict = best_labelled["is_true_strict"] if "is_true_strict" in best_labelled.columns else best_labelled["is_true"]
+    same = best_labelled["is_same_star"] if "is_same_star" in best_labelled.columns else False
+    kind = np.where(strict, "true", np.where(same, "same_star",
+                    np.where(best_labelled["is_injected_source"], "wrong_star", "background")))
     return pd.Series(kind, index=best_labelled.index, name="match_kind")

@@ -8,7 +8,9 @@ than 20 %; 5 % move faster than 150 mas/yr; known objects are placed on purpose 
 
 * ``SYN-0000000``: 1.000 mJy, one Gaia candidate with parallax 100 mas ± 0.1 (d = 10 pc), so
   L_ν = 4π (10 pc)² · 1 mJy = 1.1964951828635066e14 erg s⁻¹ Hz⁻¹;
-* ``SYN-0000001``: one candidate with a 500 mas/yr proper motion.
+* ``SYN-0000001``: one candidate with a 500 mas/yr proper motion;
+* ``SYN-0000002``: two candidates that are one star — a Gaia source and its Hipparcos entry 0.05″ away
+  (Hp = G − 0.3, same parallax and proper motion): the same-star rule must link them.
 
 Everything is deterministic from ``seed``. ``truth`` (expected flags…) is computed by brute force
 from the generated tables, never assumed.
@@ -36,6 +38,8 @@ MJY_CGS = 1e-26  # erg s^-1 cm^-2 Hz^-1 per mJy
 HAND_SOURCE = "SYN-0000000"
 HAND_L_NU = 4 * math.pi * (10 * PC_CM) ** 2 * 1.0 * MJY_CGS
 HIGH_PM_SOURCE = "SYN-0000001"
+TWIN_SOURCE = "SYN-0000002"
+TWIN_HIP = 118_500  # beyond the fixture's other HIP numbers (1 … 118,000)
 NONSTELLAR_TYPES = ("AGN", "Pulsar", "PN", "HII")
 NEAR_KNOWN_ARCSEC = 10.0
 TARGET_FALSE_RATE = 0.01
@@ -128,6 +132,7 @@ def _chunk(rng: np.random.Generator, start: int, n: int, *, with_bayes: bool, ce
         ncand[0] = ncand[1] = 1
         int_flux[0] = 1.0
         ncand[2:15] = np.maximum(ncand[2:15], 1)
+        ncand[2] = 2  # TWIN_SOURCE
     radio = pa.table({
         "row_id": np.arange(start + 1, start + n + 1, dtype=np.int64),
         "source_name": pa.array(names, pa.string()),
@@ -151,6 +156,9 @@ def _chunk(rng: np.random.Generator, start: int, n: int, *, with_bayes: bool, ce
     sep_other = radius * np.sqrt(rng.uniform(0.05, 0.9, m))
     sep0 = np.where(first, sep_true, sep_other)
     opt_ra, opt_dec = offset_position(ra[ri], dec[ri], sep0, rng.uniform(0, 2 * np.pi, m))
+    if fixed and m:  # TWIN_SOURCE: its second candidate is the first one's Hipparcos entry, 0.05″ away
+        k0, k1 = np.flatnonzero(ri == 2)
+        opt_ra[k1], opt_dec[k1] = offset_position(opt_ra[k0], opt_dec[k0], 0.05, 0.7)
     sep = sep_arcsec(ra[ri], dec[ri], opt_ra, opt_dec)
     sep_sigma = sep / sigma
     order = np.lexsort((sep_sigma, ri))  # by radio source, then sep_sigma
@@ -192,6 +200,11 @@ def _chunk(rng: np.random.Generator, start: int, n: int, *, with_bayes: bool, ce
         plx[j0], plx_err[j0], pmra[j0], pmdec[j0] = 100.0, 0.1, 3.0, 4.0
         pmra[j1], pmdec[j1] = 300.0, -400.0  # 500 mas/yr
         plx[j1], plx_err[j1] = 2.0, 1.0
+        k0, k1 = np.flatnonzero(ri == 2)  # TWIN_SOURCE: a real Gaia star and its Hipparcos entry
+        hip[k0] = synthetic[k0] = synthetic[k1] = False
+        hip[k1] = True
+        opt_id[k0], opt_id[k1] = 4_100_000_000_000_000_000 + idx[k0] * 7, TWIN_HIP
+        plx[k1], plx_err[k1], pmra[k1], pmdec[k1] = plx[k0], plx_err[k0], pmra[k0], pmdec[k0]
     ref = np.where(hip, 1991.25, 2016.0)
     dt = epoch - ref
     ref_dec = opt_dec - pmdec * dt / 3.6e6
@@ -199,6 +212,9 @@ def _chunk(rng: np.random.Generator, start: int, n: int, *, with_bayes: bool, ce
     cat = np.where(hip, "hipparcos2", "gaia_dr3")
     mag = rng.uniform(8, 20.5, m)
     colour = rng.uniform(0.3, 3.0, m)
+    if fixed and m:
+        k0, k1 = np.flatnonzero(ri == 2)
+        mag[k1] = mag[k0] + 9 - 0.3  # hp_mag = mag − 9 below: Hp = G − 0.3
     optical = pa.table({
         "optical_catalogue": pa.array(cat, pa.string()), "optical_id": opt_id,
         "ra_deg": ref_ra, "dec_deg": ref_dec, "ref_epoch_yr": ref,
