@@ -305,7 +305,11 @@ def write_doc(report: dict, doc: Path) -> None:
              "workers) sampled every 0.2 s; shuffle and spill summed over the application's stages (Spark UI "
              "REST API, `memoryBytesSpilled` / `diskBytesSpilled`). Wall (run) excludes the Spark session start; "
              "the exponent is log(t₂/t₁)/log(N₂/N₁) on the run wall. Partition sizes are optical rows per "
-             "HEALPix pixel including margin copies (metrics.json).",
+             "HEALPix pixel including margin copies (metrics.json). The run matches against the optical "
+             "snapshot's curated HEALPix layout (docs/crossmatch.md §7); building that layout — the explode "
+             "into pixels with margins and one shuffle of the optical side — is a one-off per snapshot "
+             "(per ingestion), measured in its own child process and shown in the last column, like the "
+             "import of a catalogue into LSDB/HATS or AXS.",
              "", table_md(report), "", *details_md(report), "", *report_lines(report)]
     rp = radiostars_projection(report["results"])
     if rp:

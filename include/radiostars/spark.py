@@ -28,6 +28,11 @@ def spark_conf(settings: Settings, master: str | None = None) -> dict[str, str]:
         "spark.ui.showConsoleProgress": "false",
         "spark.log.level": "WARN",
         "spark.sql.parquet.compression.codec": "zstd",
+        # commit algorithm 2: a task's files go straight to the output directory; v1 renames every file
+        # twice (task, then job commit on the driver), and an S3 "rename" is a full copy — minutes for the
+        # curated layout's GBs. Safe here because readers never trust a directory, only the marker the
+        # engine writes last (_SUCCESS, _LAYOUT.json), and a retry clears the prefix first.
+        "spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version": "2",
         # executors run the same interpreter (and so the same numpy/pandas/radiostars) as the driver;
         # on a cluster the workers carry the same image/venv path (docker/radiostars/Dockerfile)
         "spark.pyspark.python": sys.executable,

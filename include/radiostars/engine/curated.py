@@ -19,8 +19,8 @@ A layout without it does not exist for readers.
   harmless: pairs are emitted only from a radio source's home pixel, and the density annulus counts
   rows by position (a wider margin only adds rows outside every annulus of the pixel's sources).
 * Buckets: Spark's own bucketed tables (hash of ``healpix``), registered per session as an external
-  table over the stored files; ``groupBy("healpix")`` on it needs no exchange and an ``IN`` filter
-  on the target pixels prunes buckets.
+  table over the stored files; ``groupBy("healpix")`` on it needs no exchange (nor a sort: one
+  sorted file per bucket) and an ``IN`` filter on the target pixels prunes buckets.
 """
 
 from __future__ import annotations
@@ -157,6 +157,9 @@ def curated_frame(spark, settings: Settings, layout: Layout, target_pixels: np.n
         columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in schema.fields)
         spark.sql(f"CREATE TABLE {name} ({columns}) USING parquet CLUSTERED BY (healpix) SORTED BY (healpix) "
                   f"INTO {layout.buckets} BUCKETS LOCATION '{uri}'")
+    # each bucket is one file sorted by pixel (build_layout: repartition + sortBy), so the scan may report
+    # that order and the group-by needs no sort of its own (at 10^8 rows that sort spilled ~8 GB)
+    spark.conf.set("spark.sql.legacy.bucketedTableScan.outputOrdering", "true")
     wanted = [int(p) for p in np.unique(np.asarray(target_pixels, dtype=np.int64))] + [SKIPPED_KEY, TALLY_KEY]
     return spark.table(name).filter(F.col("healpix").isin(wanted))
 
