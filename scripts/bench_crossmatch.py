@@ -437,7 +437,7 @@ def table_md(res: dict) -> str:
         lines.append("")
         lines.append(f"radiostars: session start {r['session_start_s']:.1f} s; metrics.json timings: "
                      + ", ".join(f"{k} {v:.1f}" for k, v in t.items())
-                     + " (the match itself is lazy: it runs inside `outputs_s` when pairs/ is written)")
+                     + " (match_s: the per-pixel match, run when its cached records are first used; outputs_s: the writes)")
         if r.get("stages"):
             top = r["stages"][:5]
             lines.append("slowest Spark stages: " + "; ".join(
