@@ -79,7 +79,7 @@ def input_paths(settings, prefix: str) -> dict[str, list[str]]:
 def ensure_data(settings, optical_rows: int, radio_rows: int, seed: int, log=print,
                 root: str = "bench/") -> tuple[str, dict]:
     """Reuse <root>o<N>_r<R>_s<seed>/ when its manifests hold exactly these sizes, else (re)generate it."""
-    from radiostars.engine.lake_io import clear_prefix
+    from radiostars.ingest.lake_io import Lake
     from radiostars.ingest.manifest import effective_manifests
     from radiostars.sample.scale import generate_scale
 
@@ -91,7 +91,7 @@ def ensure_data(settings, optical_rows: int, radio_rows: int, seed: int, log=pri
     if ok:
         log(f"reusing {prefix} (manifests: {optical_rows} optical, {radio_rows} radio rows, seed {seed})")
         return prefix, {"generated": False, "generate_s": 0.0}
-    cleared = clear_prefix(settings, prefix + "raw/")
+    cleared = Lake(settings).remove_prefix(prefix + "raw/")
     log(f"generating {prefix} ({optical_rows} optical × {radio_rows} radio, seed {seed}; cleared {cleared} stale objects)")
     t = time.perf_counter()
     out = generate_scale(settings, optical_rows=optical_rows, radio_rows=radio_rows, seed=seed,

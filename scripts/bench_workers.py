@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
 def benchmark(args, settings) -> int:
     """The parent: data, the interleaved runs, the comparison, the record."""
     from radiostars.benchmark import machine_info
-    from radiostars.engine.lake_io import clear_prefix
+    from radiostars.ingest.lake_io import Lake
 
     date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
     n_opt, n_radio = int(args.optical_rows), int(args.radio_rows)
@@ -345,7 +345,7 @@ def benchmark(args, settings) -> int:
                              "cpu": ratio(median(r["cpu_s"] for r in two), median(r["cpu_s"] for r in one))}
     if not args.keep_outputs:
         for r in report["runs"]:
-            clear_prefix(settings, f"{prefix}crossmatch/{r['run_id']}/")
+            Lake(settings).remove_prefix(f"{prefix}crossmatch/{r['run_id']}/")
     out_json.write_text(json.dumps(report, indent=2, default=str))
     print(doc_block(report))
     if not args.no_doc:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from radiostars.engine import OPTICAL_LAYOUTS
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="crossmatch", description=__doc__,
@@ -26,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target-false-rate", type=float, default=0.01,
                    help="false-selection rate the p_any cut is calibrated to on the shifted control")
     p.add_argument("--one-to-one", action="store_true")
-    p.add_argument("--optical-layout", choices=("curated", "shuffle"), default="curated",
+    p.add_argument("--optical-layout", choices=OPTICAL_LAYOUTS, default=OPTICAL_LAYOUTS[0],
                    help="curated: read each optical snapshot's HEALPix-partitioned layout (built once when "
                         "missing); shuffle: explode and shuffle the raw snapshot in this run")
     p.add_argument("--curate-only", action="store_true",

@@ -23,7 +23,7 @@ def _bench_scale():
 
 @pytest.fixture(scope="module")
 def report(stack, tmp_path_factory):
-    from radiostars.engine.lake_io import clear_prefix
+    from radiostars.ingest.lake_io import Lake
 
     bench_scale = _bench_scale()
     root = f"tests/scale-{uuid.uuid4().hex[:8]}/"
@@ -34,7 +34,7 @@ def report(stack, tmp_path_factory):
         assert rc == 0
         yield json.loads(out.read_text())
     finally:
-        clear_prefix(stack, root)
+        Lake(stack).remove_prefix(root)
 
 
 def test_record_has_the_measured_fields(report):

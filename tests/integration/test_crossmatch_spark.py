@@ -48,7 +48,7 @@ def _write_table(settings, prefix: str, table: str, df: pd.DataFrame) -> None:
 @pytest.fixture(scope="module")
 def sky(stack):
     """(prefix, radio frame, optical frame) written to the lake; removed afterwards."""
-    from radiostars.engine.lake_io import clear_prefix
+    from radiostars.ingest.lake_io import Lake
 
     rng = np.random.default_rng(11)
     rra, rdec = hard_sky(rng, 600, 80, 60)
@@ -74,7 +74,7 @@ def sky(stack):
     _write_table(stack, prefix, "radio_sources", radio_all)
     _write_table(stack, prefix, "gaia_dr3", pd.concat([optical, bad_optical], ignore_index=True))
     yield prefix, radio, optical
-    clear_prefix(stack, prefix)
+    Lake(stack).remove_prefix(prefix)
 
 
 def _params():
@@ -216,7 +216,7 @@ def test_standalone_cluster_gives_identical_pairs(stack, sky, local_run):
 def test_committed_runs_are_ordered_by_commit_time_not_name(stack):
     import json
 
-    from radiostars.engine.lake_io import clear_prefix
+    from radiostars.ingest.lake_io import Lake
     from radiostars.engine.run import MARKER, committed_runs
     from radiostars.lake import lake_client
 
@@ -229,4 +229,4 @@ def test_committed_runs_are_ordered_by_commit_time_not_name(stack):
     try:
         assert committed_runs(stack, prefix) == ["scheduled__old", "asset_triggered__new"]
     finally:
-        clear_prefix(stack, prefix)
+        Lake(stack).remove_prefix(prefix)

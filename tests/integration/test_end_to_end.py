@@ -96,7 +96,7 @@ def test_failing_dbt_test_fails_publish_and_keeps_previous_marts(airflow_stack, 
     import pyarrow as pa
 
     from radiostars.demo import PUBLISH
-    from radiostars.engine.lake_io import clear_prefix
+    from radiostars.ingest.lake_io import Lake
     from radiostars.lake import lake_client
     from radiostars.warehouse.fixtures import generate_run, write_run
     from radiostars.warehouse.publish import published_run
@@ -127,7 +127,7 @@ def test_failing_dbt_test_fails_publish_and_keeps_previous_marts(airflow_stack, 
             assert published_run(airflow_stack) == live
             assert _candidates(airflow_stack).equals(before)
     finally:
-        clear_prefix(airflow_stack, f"crossmatch/{bad.run_id}/")
+        Lake(airflow_stack).remove_prefix(f"crossmatch/{bad.run_id}/")
         _unload(airflow_stack, bad.run_id)  # staging tests span every loaded run: leave no bad run behind
 
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from radiostars.config import Settings
 from radiostars.crossmatch.params import CrossmatchParams
-from radiostars.engine.lake_io import clear_prefix, get_json, put_json
+from radiostars.ingest.lake_io import Lake
 from radiostars.engine.partitioned_match import SKIPPED_KEY, TALLY_KEY, explode_optical
 
 LAYOUT_MARKER = "_LAYOUT.json"
@@ -134,7 +134,7 @@ class Layout:
 
 
 def read_layout(settings: Settings, lake_prefix: str, catalogue: str, fingerprint: str, order: int) -> Layout | None:
-    payload = get_json(settings, layout_prefix(lake_prefix, catalogue, fingerprint, order) + LAYOUT_MARKER)
+    payload = Lake(settings).get_json(layout_prefix(lake_prefix, catalogue, fingerprint, order) + LAYOUT_MARKER)
     if payload is None:
         return None
     try:
@@ -177,11 +177,12 @@ def build_layout(spark, settings: Settings, spec: LayoutSpec, manifests: list[di
     t0 = time.monotonic()
     fingerprint = snapshot_fingerprint(manifests)
     prefix = layout_prefix(lake_prefix, spec.catalogue, fingerprint, spec.healpix_order)
-    cleared = clear_prefix(settings, prefix)
+    cleared = Lake(settings).remove_prefix(prefix)
     if cleared:
         log(f"curate {spec.catalogue}: cleared {cleared} objects of an uncommitted or replaced layout under {prefix}")
     optical = optical_snapshot(spark, settings, spec.catalogue, lake_prefix, manifests)
-    rows_estimate = optical.count()  # Parquet footers: cheap, sizes the buckets before the write
+    # the manifests' row counts size the buckets (an upper bound when several manifests stack versions)
+    rows_estimate = sum(int(f.get("rows") or 0) for m in manifests for f in m.get("files", []))
     # the copied fraction is ≈ 4·(4 m / pixel size) ≤ 40 % at the smallest allowed pixel-to-margin ratio
     buckets = bucket_count(int(rows_estimate * 1.4))
     # the run's parameters with the layout's order and margin (only those two shape the explode)
@@ -195,15 +196,17 @@ def build_layout(spark, settings: Settings, spec: LayoutSpec, manifests: list[di
     (exploded.repartition(buckets, "healpix").write.mode("overwrite").bucketBy(buckets, "healpix")
      .sortBy("healpix").option("path", uri).saveAsTable(table))
     spark.sql(f"DROP TABLE IF EXISTS {table}")  # external: the files stay
-    stored = spark.read.parquet(uri)
-    counts = {int(r["healpix"]): int(r["n"]) for r in stored.filter(F.col("healpix") < 0).groupBy("healpix")
-              .agg(F.sum("optical_id").alias("n")).collect()}
-    rows_with_margins = stored.filter(F.col("healpix") >= 0).count()
+    # one pass over the stored pixel and id columns: the count pseudo-rows and the rows with margins
+    hp = F.col("healpix")
+    counts = spark.read.parquet(uri).agg(
+        F.sum(F.when(hp == TALLY_KEY, F.col("optical_id"))).alias("rows"),
+        F.sum(F.when(hp == SKIPPED_KEY, F.col("optical_id"))).alias("skipped"),
+        F.count(F.when(hp >= 0, 1)).alias("with_margins")).first()
     layout = Layout(spec=spec, prefix=prefix, fingerprint=fingerprint, buckets=buckets,
-                    rows=counts.get(TALLY_KEY, 0), skipped_no_position=counts.get(SKIPPED_KEY, 0),
-                    rows_with_margins=int(rows_with_margins), build_s=round(time.monotonic() - t0, 3),
+                    rows=int(counts["rows"] or 0), skipped_no_position=int(counts["skipped"] or 0),
+                    rows_with_margins=int(counts["with_margins"] or 0), build_s=round(time.monotonic() - t0, 3),
                     built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    put_json(settings, prefix + LAYOUT_MARKER, layout.to_dict())
+    Lake(settings).put_json(prefix + LAYOUT_MARKER, layout.to_dict())
     log(f"curate {spec.catalogue}: committed {layout.rows} rows ({layout.skipped_no_position} skipped: no usable "
         f"position) as {layout.rows_with_margins} rows with margin copies in {buckets} buckets in {layout.build_s:.1f} s")
     pruned = prune_layouts(settings, lake_prefix, spec.catalogue, keep=prefix)
@@ -225,13 +228,13 @@ def prune_layouts(settings: Settings, lake_prefix: str, catalogue: str, keep: st
             continue
         for order_dir in client.list_objects(settings.lake_bucket, prefix=snap.object_name):
             if order_dir.is_dir:
-                marker = get_json(settings, order_dir.object_name + LAYOUT_MARKER)
+                marker = Lake(settings).get_json(order_dir.object_name + LAYOUT_MARKER)
                 found.append(((marker or {}).get("built_at") or "", order_dir.object_name))
     committed = sorted((entry for entry in found if entry[0]), reverse=True)
     stale = [p for _, p in committed if p != keep][max(0, KEEP_LAYOUTS - 1):]
     stale += [p for built, p in found if not built and p != keep]
     for p in stale:
-        clear_prefix(settings, p)
+        Lake(settings).remove_prefix(p)
     return len(stale)
 
 

@@ -6,7 +6,6 @@ a run without it is invisible to readers and is cleared before a retry of the sa
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -15,14 +14,14 @@ from radiostars.config import Settings
 from radiostars.crossmatch.params import CrossmatchParams
 import numpy as np
 
+from radiostars.engine import OPTICAL_LAYOUTS
 from radiostars.engine.curated import curated_frame, ensure_layout
-from radiostars.engine.lake_io import clear_prefix, put_json
+from radiostars.ingest.lake_io import Lake
 from radiostars.engine.inputs import OPTICAL_CATALOGUES, optical_snapshot, radio_snapshot
 from radiostars.engine.partitioned_match import (OPTICAL_COLUMNS, PARTITION_COLUMNS, explode_optical, match_pixels,
                                                  radio_targets, targets_by_pixel)
 
 MARKER = "_SUCCESS"
-OPTICAL_LAYOUTS = ("curated", "shuffle")
 
 
 class RunError(RuntimeError):
@@ -57,33 +56,21 @@ def run_prefix(request: RunRequest) -> str:
 
 
 def is_committed(settings: Settings, run_id: str, lake_prefix: str = "") -> bool:
-    from radiostars.lake import lake_client
-
-    client = lake_client(settings)
-    try:
-        client.stat_object(settings.lake_bucket, f"{lake_prefix}crossmatch/{run_id}/{MARKER}")
-        return True
-    except Exception:  # noqa: BLE001 - minio raises S3Error for a missing key
-        return False
+    return Lake(settings).size(f"{lake_prefix}crossmatch/{run_id}/{MARKER}") is not None
 
 
 def committed_runs(settings: Settings, lake_prefix: str = "") -> list[str]:
     """Run ids with a commit marker, oldest commit first (by the marker's `committed_at`: Airflow run
     ids — manual__…, asset_triggered__…, scheduled__… — do not sort by time)."""
-    from radiostars.lake import lake_client
-
-    client = lake_client(settings)
+    lake = Lake(settings)
     runs = []
-    for obj in client.list_objects(settings.lake_bucket, prefix=f"{lake_prefix}crossmatch/"):
-        run_id = obj.object_name.rstrip("/").split("/")[-1]
+    for obj in lake.client.list_objects(settings.lake_bucket, prefix=f"{lake_prefix}crossmatch/"):
         if not obj.is_dir:
             continue
-        try:
-            marker = json.loads(client.get_object(settings.lake_bucket,
-                                                  f"{lake_prefix}crossmatch/{run_id}/{MARKER}").read() or b"{}")
-        except Exception:  # noqa: BLE001 - minio raises S3Error for a missing key: not committed
-            continue
-        runs.append((str(marker.get("committed_at") or ""), run_id))
+        run_id = obj.object_name.rstrip("/").split("/")[-1]
+        marker = lake.get_json(f"{lake_prefix}crossmatch/{run_id}/{MARKER}")
+        if marker is not None:  # no marker: not committed
+            runs.append((str(marker.get("committed_at") or ""), run_id))
     return [run_id for _, run_id in sorted(runs)]
 
 
@@ -124,7 +111,7 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
         if not request.overwrite:
             raise RunError(f"run {request.run_id} is already committed (s3://{settings.lake_bucket}/{prefix}{MARKER}); "
                            "pass --overwrite to replace it or choose another run id")
-    cleared = clear_prefix(settings, prefix)  # an overwritten run, or a killed attempt's leftovers
+    cleared = Lake(settings).remove_prefix(prefix)  # an overwritten run, or a killed attempt's leftovers
     if cleared:
         log(f"cleared {cleared} objects left under {prefix}")
     timings: dict[str, float] = {}
@@ -166,11 +153,10 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
             optical = optical_snapshot(spark, settings, catalogue, request.lake_prefix)
             optical_rows = explode_optical(optical, target_pixels, params, epoch_lo, epoch_hi)
         per_catalogue.append(match_pixels(optical_rows, broadcast, params, catalogue))
-    t1 += timings["curate_s"]
     records = _union(per_catalogue).cache()
     summary = records.filter(F.col("record").isin("partition", "skipped", "tally")).select(
         "record", "catalogue", "healpix", *PARTITION_COLUMNS).toPandas()
-    timings["match_s"] = time.monotonic() - t1
+    timings["match_s"] = time.monotonic() - t1 - timings["curate_s"]  # a layout built in this run is not the match
     parts = summary[summary["record"] == "partition"]
     metrics: dict = {"run_id": request.run_id, "params": params.to_dict(), "catalogues": list(request.catalogues),
                      "radio": {"rows": radio.rows_total, "usable": n_radio,
@@ -260,8 +246,8 @@ def run_crossmatch(spark, settings: Settings, request: RunRequest, log=print) ->
     timings["total_s"] = time.monotonic() - t0
     metrics["timings"] = timings
     metrics["master"] = spark.sparkContext.master
-    put_json(settings, prefix + "metrics.json", metrics)
-    put_json(settings, prefix + MARKER, {"run_id": request.run_id, "committed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    Lake(settings).put_json(prefix + "metrics.json", metrics)
+    Lake(settings).put_json(prefix + MARKER, {"run_id": request.run_id, "committed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                           "files": ["pairs/", "best/", "control/", "radio/", "optical/", "metrics.json"]})
     cut = f", p_any cut {calibration['p_any_cut']:.3g} for {params.target_false_rate:.2%} false selections" if calibration else ""
     log(f"committed crossmatch run {request.run_id}: {metrics['pairs']} pairs, {metrics['radio_with_candidates']} radio "

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from radiostars.crossmatch.separation import radec_to_xyz
+
 from .metrics import DBT_PROJECT_FILE, dbt_vars
 
 GAIA, HIPPARCOS = "gaia_dr3", "hipparcos2"
@@ -79,10 +81,6 @@ def same_star_rule(path: Path = DBT_PROJECT_FILE) -> SameStarRule:
     return SameStarRule.from_dbt_vars(dbt_vars(path))
 
 
-def _unit(ra_rad: np.ndarray, dec_rad: np.ndarray) -> np.ndarray:
-    return np.stack([np.cos(dec_rad) * np.cos(ra_rad), np.cos(dec_rad) * np.sin(ra_rad), np.sin(dec_rad)], axis=-1)
-
-
 def offsets_arcsec(ra_g, dec_g, ra_h, dec_h, shift_ra_mas, shift_dec_mas) -> np.ndarray:
     """Angle [arcsec] between the Gaia position moved by (shift_ra_mas along α*, shift_dec_mas along δ) in
     its tangent plane and the Hipparcos position: atan2(|q × h|, q · h), exact at the poles and RA 0/360."""
@@ -91,8 +89,8 @@ def offsets_arcsec(ra_g, dec_g, ra_h, dec_h, shift_ra_mas, shift_dec_mas) -> np.
     s_dec = np.asarray(shift_dec_mas, float) * MAS_TO_RAD
     e_ra = np.stack([-np.sin(ra), np.cos(ra), np.zeros_like(ra)], axis=-1)
     e_dec = np.stack([-np.sin(dec) * np.cos(ra), -np.sin(dec) * np.sin(ra), np.cos(dec)], axis=-1)
-    q = _unit(ra, dec) + s_ra[..., None] * e_ra + s_dec[..., None] * e_dec
-    h = _unit(np.radians(np.asarray(ra_h, float)), np.radians(np.asarray(dec_h, float)))
+    q = radec_to_xyz(ra_g, dec_g) + s_ra[..., None] * e_ra + s_dec[..., None] * e_dec
+    h = radec_to_xyz(ra_h, dec_h)
     return np.degrees(np.arctan2(np.linalg.norm(np.cross(q, h), axis=-1), np.sum(q * h, axis=-1))) * 3600.0
 
 

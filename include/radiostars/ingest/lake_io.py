@@ -63,7 +63,7 @@ class Lake:
             raise self._fail("write", key, exc) from None
 
     def put_json(self, key: str, obj: dict) -> bytes:
-        body = json.dumps(obj, indent=2, sort_keys=False).encode()
+        body = json.dumps(obj, indent=2, sort_keys=False, default=str).encode()  # numpy scalars in metrics
         self.put_bytes(key, body, "application/json")
         return body
 

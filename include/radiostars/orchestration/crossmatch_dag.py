@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from radiostars.config import Settings
+from radiostars.engine import OPTICAL_LAYOUTS
 
 DAG_ID = "radio_star_crossmatch"
 
@@ -30,7 +31,7 @@ def param_specs() -> dict[str, dict]:
                                              "to on the shifted control"},
         "catalogues": {"type": "array", "items": {"type": "string", "enum": ["gaia_dr3", "hipparcos2"]},
                        "minItems": 1},
-        "optical_layout": {"type": "string", "enum": ["curated", "shuffle"],
+        "optical_layout": {"type": "string", "enum": list(OPTICAL_LAYOUTS),
                            "description": "curated: match against each optical snapshot's stored HEALPix layout "
                                           "(built once per snapshot when missing); shuffle: partition in the run"},
         "master": {"type": "string", "description": "Spark master URL; empty = the spark_default connection "
@@ -50,8 +51,8 @@ def plan(params: dict, airflow_run_id: str) -> dict:
                          target_false_rate=float(p["target_false_rate"]))
     except (ValueError, TypeError) as exc:
         raise CrossmatchParamsError(f"invalid cross-match parameters: {exc}") from None
-    if p["optical_layout"] not in ("curated", "shuffle"):
-        raise CrossmatchParamsError(f"optical_layout={p['optical_layout']!r}: expected curated or shuffle")
+    if p["optical_layout"] not in OPTICAL_LAYOUTS:
+        raise CrossmatchParamsError(f"optical_layout={p['optical_layout']!r}: expected one of {', '.join(OPTICAL_LAYOUTS)}")
     master = str(p["master"] or "")
     if master and not (master.startswith("spark://") or master.startswith("local")):
         raise CrossmatchParamsError(f"master={master!r}: expected local[N] or spark://host:port")
@@ -78,14 +79,12 @@ def spark_submit_conf(settings: Settings) -> dict[str, str]:
 
 def verify_committed(settings: Settings, run_id: str) -> dict:
     """Fail unless the job committed the run; return the metrics the Asset event carries."""
-    import json
-
     from radiostars.engine.run import is_committed
-    from radiostars.lake import lake_client
+    from radiostars.ingest.lake_io import Lake
 
     if not is_committed(settings, run_id):
         raise RuntimeError(f"cross-match run {run_id} has no commit marker: the Spark job did not finish")
-    metrics = json.loads(lake_client(settings).get_object(settings.lake_bucket, f"crossmatch/{run_id}/metrics.json").read())
+    metrics = Lake(settings).get_json(f"crossmatch/{run_id}/metrics.json") or {}
     return {"run_id": run_id, "pairs": metrics["pairs"], "radio_with_candidates": metrics["radio_with_candidates"],
             "far_analytic": metrics["far_analytic"], "far_control": metrics["far_control"],
             "p_any_cut": (metrics.get("calibration") or {}).get("p_any_cut"),
