@@ -21,8 +21,14 @@ from radiostars.sample.seed import seed
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--area-deg2", type=float, default=20.0)
-    ap.add_argument("--faint-density", type=float, default=1.0e4)
+    ap.add_argument("--area-deg2", type=float, default=None, help="default: the profile's (easy 20 deg²)")
+    ap.add_argument("--faint-density", type=float, default=None, help="easy profile only (default 1e4)")
+    ap.add_argument(
+        "--profile",
+        default="easy",
+        choices=("easy", "realistic"),
+        help="sample profile (default easy: the recorded benchmark's uniform 1e4 deg^-2 sky)",
+    )
     ap.add_argument("--dirty", action="store_true")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--database", default="catalogues_bench")
@@ -40,15 +46,25 @@ def main() -> None:
 
     threading.Thread(target=sample, daemon=True).start()
     t0 = time.perf_counter()
-    m = seed(settings, seed=args.seed, dirty=args.dirty, area_deg2=args.area_deg2,
-             faint_density_per_deg2=args.faint_density, database=args.database, root=True,
-             truth_dir=settings.state_dir / "truth_bench")
+    m = seed(
+        settings,
+        seed=args.seed,
+        dirty=args.dirty,
+        area_deg2=args.area_deg2,
+        profile=args.profile,
+        faint_density_per_deg2=args.faint_density,
+        database=args.database,
+        root=True,
+        truth_dir=settings.state_dir / "truth_bench",
+    )
     wall = time.perf_counter() - t0
     done.set()
     rows = sum(m["rows"].values())
     print(f"rows={rows} per_table={m['rows']}")
-    print(f"wall={wall:.1f}s (load+index {m['seconds']}s, index {m['index_seconds']}s) "
-          f"rows/s={rows / wall:,.0f} (load+index {m['rows_per_s']:,})")
+    print(
+        f"wall={wall:.1f}s (load+index {m['seconds']}s, index {m['index_seconds']}s) "
+        f"rows/s={rows / wall:,.0f} (load+index {m['rows_per_s']:,})"
+    )
     print(f"peak_rss={peak[0] / 2**20:.0f} MiB method={m['load_method']}")
 
 

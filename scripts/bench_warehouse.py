@@ -19,9 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
 
+from radiostars.benchmark import sandbox  # noqa: E402
 from radiostars.config import get_settings  # noqa: E402
-from radiostars.lake import lake_client  # noqa: E402
-from radiostars.warehouse.fixtures import sandbox, write_large_run  # noqa: E402
+from radiostars.lake.client import lake_client  # noqa: E402
+from radiostars.sample.crossmatch_runs import write_large_run  # noqa: E402
 from radiostars.warehouse.load import load_run  # noqa: E402
 
 PAIRS_PER_RADIO = 0.5 * (0.6 * 1 + 0.3 * 2 + 0.1 * 3)  # the generator's candidate mix
@@ -57,38 +58,50 @@ def main(argv: list[str] | None = None) -> int:
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         result = load_run(s, run_id)
         rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        report["load"] = {"seconds": round(result.seconds, 2), "rows": result.rows,
-                          "total_rows": result.total_rows,
-                          "rows_per_s_total": round(result.rows_per_second),
-                          "pairs_per_s": round(result.rows["crossmatch_pairs"] / result.seconds),
-                          "max_rss_mb_before": round(rss0 / 1024), "max_rss_mb_after": round(rss1 / 1024)}
-        print(f"load_run: {result.total_rows} rows in {result.seconds:.2f} s = {result.rows_per_second:,.0f} rows/s "
-              f"(pairs alone {result.rows['crossmatch_pairs']:,}); max RSS {rss1 / 1024:.0f} MB", flush=True)
+        report["load"] = {
+            "seconds": round(result.seconds, 2),
+            "rows": result.rows,
+            "total_rows": result.total_rows,
+            "rows_per_s_total": round(result.rows_per_second),
+            "pairs_per_s": round(result.rows["crossmatch_pairs"] / result.seconds),
+            "max_rss_mb_before": round(rss0 / 1024),
+            "max_rss_mb_after": round(rss1 / 1024),
+        }
+        print(
+            f"load_run: {result.total_rows} rows in {result.seconds:.2f} s = {result.rows_per_second:,.0f} rows/s "
+            f"(pairs alone {result.rows['crossmatch_pairs']:,}); max RSS {rss1 / 1024:.0f} MB",
+            flush=True,
+        )
 
         # a marts-like 1e6-row table: the loaded pairs, q3c-indexed and clustered like the marts
         with psycopg.connect(s.postgres_dsn(), autocommit=True) as conn:
             t = time.perf_counter()
             conn.execute("CREATE SCHEMA bench")
-            conn.execute("CREATE TABLE bench.candidates AS SELECT * FROM raw.crossmatch_pairs WHERE run_id = %s",
-                         (run_id,))
+            conn.execute(
+                "CREATE TABLE bench.candidates AS SELECT * FROM raw.crossmatch_pairs WHERE run_id = %s", (run_id,)
+            )
             conn.execute("CREATE INDEX ON bench.candidates (q3c_ang2ipix(radio_ra_deg, radio_dec_deg))")
             conn.execute("CLUSTER bench.candidates USING candidates_q3c_ang2ipix_idx")
             conn.execute("ANALYZE bench.candidates")
             n_rows, ra_lo, ra_hi, dec_lo, dec_hi = conn.execute(
                 "SELECT count(*), percentile_cont(0.01) WITHIN GROUP (ORDER BY radio_ra_deg), "
                 "percentile_cont(0.99) WITHIN GROUP (ORDER BY radio_ra_deg), min(radio_dec_deg), max(radio_dec_deg) "
-                "FROM bench.candidates WHERE radio_ra_deg > 180").fetchone()
+                "FROM bench.candidates WHERE radio_ra_deg > 180"
+            ).fetchone()
             report["index_build_s"] = round(time.perf_counter() - t, 1)
             n_total = conn.execute("SELECT count(*) FROM bench.candidates").fetchone()[0]
             report["cone"] = {"table_rows": n_total}
             rng = random.Random(args.seed)
-            sql = ("SELECT radio_source_name, optical_id, sep_arcsec, p_chance FROM bench.candidates "
-                   "WHERE q3c_radial_query(radio_ra_deg, radio_dec_deg, %s, %s, %s)")
+            sql = (
+                "SELECT radio_source_name, optical_id, sep_arcsec, p_chance FROM bench.candidates "
+                "WHERE q3c_radial_query(radio_ra_deg, radio_dec_deg, %s, %s, %s)"
+            )
             for radius in args.radius_arcsec:
                 with conn.cursor() as cur:
                     for _ in range(20):  # warm-up (plan cache, buffers)
-                        cur.execute(sql, (rng.uniform(ra_lo, ra_hi), rng.uniform(dec_lo, dec_hi), radius / 3600),
-                                    prepare=True)
+                        cur.execute(
+                            sql, (rng.uniform(ra_lo, ra_hi), rng.uniform(dec_lo, dec_hi), radius / 3600), prepare=True
+                        )
                         cur.fetchall()
                     lat, hits = [], []
                     for _ in range(args.cones):
@@ -99,10 +112,16 @@ def main(argv: list[str] | None = None) -> int:
                         lat.append((time.perf_counter() - t) * 1000)
                         hits.append(len(rows))
                 report["cone"][f"r={radius:g}arcsec"] = {
-                    "p50_ms": round(_pct(lat, 0.5), 3), "p95_ms": round(_pct(lat, 0.95), 3),
-                    "max_ms": round(max(lat), 3), "mean_rows": round(statistics.mean(hits), 1)}
-                print(f"cone r={radius:g}\": p50 {_pct(lat, .5):.2f} ms, p95 {_pct(lat, .95):.2f} ms, "
-                      f"{statistics.mean(hits):.1f} rows/cone over {args.cones} cones on {n_total:,} rows", flush=True)
+                    "p50_ms": round(_pct(lat, 0.5), 3),
+                    "p95_ms": round(_pct(lat, 0.95), 3),
+                    "max_ms": round(max(lat), 3),
+                    "mean_rows": round(statistics.mean(hits), 1),
+                }
+                print(
+                    f'cone r={radius:g}": p50 {_pct(lat, 0.5):.2f} ms, p95 {_pct(lat, 0.95):.2f} ms, '
+                    f"{statistics.mean(hits):.1f} rows/cone over {args.cones} cones on {n_total:,} rows",
+                    flush=True,
+                )
     print(json.dumps(report, indent=1))
     return 0
 

@@ -102,9 +102,14 @@ def master_state(settings) -> dict:
     url = f"http://{settings['SPARK_MASTER_HOST']}:{settings.port('SPARK_MASTER_WEBUI_PORT')}/json/"
     with urllib.request.urlopen(url, timeout=10) as resp:
         state = json.load(resp)
-    return {"alive_workers": [{"id": w["id"], "cores": w["cores"], "memory_mb": w["memory"]}
-                              for w in state.get("workers", []) if w.get("state") == "ALIVE"],
-            "active_apps": [a.get("name") for a in state.get("activeapps", [])]}
+    return {
+        "alive_workers": [
+            {"id": w["id"], "cores": w["cores"], "memory_mb": w["memory"]}
+            for w in state.get("workers", [])
+            if w.get("state") == "ALIVE"
+        ],
+        "active_apps": [a.get("name") for a in state.get("activeapps", [])],
+    }
 
 
 def set_workers(count: int) -> None:
@@ -131,13 +136,26 @@ def measured_run(settings, prefix: str, master: str, run_id: str) -> dict:
     from radiostars.benchmark import TreeRssSampler, run_measured, tree_rss_bytes
 
     samplers = []
-    for pid in (worker_pids(settings) if master.startswith("spark://") else []):
+    for pid in worker_pids(settings) if master.startswith("spark://") else []:
         s = TreeRssSampler(pid, 0.2)
         samplers.append((s, tree_rss_bytes(s.proc)))
         s.start()
     try:  # Ctrl-C / SIGTERM: run_measured stops the child's tree before re-raising
-        m = run_measured([sys.executable, __file__, "--child", "--prefix", prefix, "--master", master,
-                          "--run-id", run_id, "--parent-pid", str(os.getpid())])
+        m = run_measured(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--prefix",
+                prefix,
+                "--master",
+                master,
+                "--run-id",
+                run_id,
+                "--parent-pid",
+                str(os.getpid()),
+            ]
+        )
     finally:
         for s, _ in samplers:
             s.stop()
@@ -147,10 +165,17 @@ def measured_run(settings, prefix: str, master: str, run_id: str) -> dict:
     if m.returncode != 0:
         return {"error": f"exit {m.returncode}: {m.stderr.strip()[-2000:]}", "process_wall_s": m.wall_s}
     out = json.loads(m.stdout.strip().splitlines()[-1])
-    out.update({"process_wall_s": m.wall_s, "driver_peak_rss_gb": m.peak_rss_gb,
-                "executors_peak_rss_gb": executors_gb if samplers else None, "run_id": run_id,
-                "driver_cpu_s": driver_cpu, "executors_cpu_s": executors_cpu,
-                "cpu_s": driver_cpu + (executors_cpu or 0.0)})
+    out.update(
+        {
+            "process_wall_s": m.wall_s,
+            "driver_peak_rss_gb": m.peak_rss_gb,
+            "executors_peak_rss_gb": executors_gb if samplers else None,
+            "run_id": run_id,
+            "driver_cpu_s": driver_cpu,
+            "executors_cpu_s": executors_cpu,
+            "cpu_s": driver_cpu + (executors_cpu or 0.0),
+        }
+    )
     out["optical_rows_per_cpu_s"] = out["optical_rows_read"] / out["cpu_s"] if out["cpu_s"] else None
     if "stages" in out:
         out["stage_totals"] = bs.stage_totals(out["stages"])
@@ -159,12 +184,14 @@ def measured_run(settings, prefix: str, master: str, run_id: str) -> dict:
 
 
 def read_pairs(settings, prefix: str, run_id: str):
-    import pyarrow.parquet as pq
+    """The committed pairs of a run (exactly the files its marker lists)."""
+    from radiostars.lake.runs import read_committed_run, read_part
+    from radiostars.lake.store import Lake
 
-    from radiostars.evaluate.lakeio import s3_filesystem
-
-    table = pq.read_table(f"{settings.lake_bucket}/{prefix}crossmatch/{run_id}/pairs", filesystem=s3_filesystem(settings),
-                          columns=["radio_source_name", "optical_id", "sep_arcsec", "rank", "p_chance", "p_any"])
+    lake = Lake(settings)
+    table = read_part(lake, read_committed_run(lake, run_id, prefix), "pairs").select(
+        ["radio_source_name", "optical_id", "sep_arcsec", "rank", "p_chance", "p_any"]
+    )
     return table.to_pandas().sort_values(["radio_source_name", "optical_id"]).reset_index(drop=True)
 
 
@@ -178,8 +205,10 @@ def compare(settings, prefix: str, run_ids: list[str]) -> dict:
         same = len(ref) == len(other) and (ref[key].to_numpy() == other[key].to_numpy()).all()
         out["identical_pair_set"][run_id] = bool(same)
         if same:
-            out["max_abs_diff"][run_id] = {c: float((ref[c] - other[c]).abs().max()) if len(ref) else 0.0
-                                           for c in ("sep_arcsec", "rank", "p_chance", "p_any")}
+            out["max_abs_diff"][run_id] = {
+                c: float((ref[c] - other[c]).abs().max()) if len(ref) else 0.0
+                for c in ("sep_arcsec", "rank", "p_chance", "p_any")
+            }
     return out
 
 
@@ -189,18 +218,20 @@ def _f(x, nd=1):
 
 def doc_block(report: dict) -> str:
     m = report["machine"]
-    lines = [BEGIN,
-             f"Measured {report['date']} by `make bench-workers` (`scripts/bench_workers.py`) on `{m['host']}`: "
-             f"{m['nproc']} cores, {m['ram_gb']} GB RAM, load average at start {m['loadavg']} (shared machine). "
-             f"Data: `{report['prefix']}` ({report['optical_rows']:,} Gaia-like × {report['radio_rows']:,} radio rows, "
-             f"100 deg²), parameters of `make bench` (r = 5″, one control offset), Gaia only. Driver in the "
-             f"benchmark's child process; each worker offers {report['worker_cores']} core(s) and "
-             f"{report['worker_memory']} (executor memory {report['executor_memory']}).",
-             "",
-             "| run | executor cores | wall s (run) | session start s | scan+explode stage s | match stage s "
-             "| Σ task time scan+match s | rows / task-s | CPU s driver + executors | rows / CPU-s | "
-             "driver / executors peak RSS GB | pairs |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        BEGIN,
+        f"Measured {report['date']} by `make bench-workers` (`scripts/bench_workers.py`) on `{m['host']}`: "
+        f"{m['nproc']} cores, {m['ram_gb']} GB RAM, load average at start {m['loadavg']} (shared machine). "
+        f"Data: `{report['prefix']}` ({report['optical_rows']:,} Gaia-like × {report['radio_rows']:,} radio rows, "
+        f"100 deg²), parameters of `make bench` (r = 5″, one control offset), Gaia only. Driver in the "
+        f"benchmark's child process; each worker offers {report['worker_cores']} core(s) and "
+        f"{report['worker_memory']} (executor memory {report['executor_memory']}).",
+        "",
+        "| run | executor cores | wall s (run) | session start s | scan+explode stage s | match stage s "
+        "| Σ task time scan+match s | rows / task-s | CPU s driver + executors | rows / CPU-s | "
+        "driver / executors peak RSS GB | pairs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in report["runs"]:
         if "error" in r:
             lines.append(f"| {r['label']} | failed: {r['error'][:200]} ||||||||||")
@@ -212,29 +243,43 @@ def doc_block(report: dict) -> str:
             f"| {_f(sc.get('duration_s'))} | {_f(mt.get('duration_s'))} | {_f(p.get('executor_run_s'))} "
             f"| {_f(p.get('rows_per_core_s'), 0)} | {_f(r.get('driver_cpu_s'), 0)} + {_f(r.get('executors_cpu_s'), 0)} "
             f"| {_f(r.get('optical_rows_per_cpu_s'), 0)} "
-            f"| {_f(r['driver_peak_rss_gb'], 2)} / {_f(r.get('executors_peak_rss_gb'), 2)} | {r['pairs']:,} |")
+            f"| {_f(r['driver_peak_rss_gb'], 2)} / {_f(r.get('executors_peak_rss_gb'), 2)} | {r['pairs']:,} |"
+        )
     c = report.get("comparison", {})
     if c:
         same = ", ".join(f"{k}: {'identical' if v else '**different**'}" for k, v in c["identical_pair_set"].items())
-        diffs = "; ".join(f"{k}: " + ", ".join(f"{col} {v:.1e}" for col, v in d.items()) for k, d in c["max_abs_diff"].items())
-        lines += ["", f"Pair sets vs `{c['reference']}` ({c['pairs'][c['reference']]:,} pairs): {same}. "
-                      f"Largest differences on the same pairs: {diffs or '—'}."]
+        diffs = "; ".join(
+            f"{k}: " + ", ".join(f"{col} {v:.1e}" for col, v in d.items()) for k, d in c["max_abs_diff"].items()
+        )
+        lines += [
+            "",
+            f"Pair sets vs `{c['reference']}` ({c['pairs'][c['reference']]:,} pairs): {same}. "
+            f"Largest differences on the same pairs: {diffs or '—'}.",
+        ]
     sp = report.get("speedup")
     if sp:
-        lines += ["", f"2 workers vs 1 (medians over {sp['repeats']} run(s) each): run wall × {sp['run']:.2f}, scan+explode "
-                      f"stage × {_f(sp.get('scan'), 2)}, match stage × {_f(sp.get('match'), 2)} (1-worker time / 2-worker "
-                      f"time; 2.0 = perfect); CPU seconds per run × {_f(sp.get('cpu'), 2)} (2-worker / 1-worker; "
-                      "1.0 = no extra work). Load average at the start of each run: "
-                      + ", ".join(f"{r['label']} {r['load_at_start']}" for r in report["runs"]) + "."]
+        lines += [
+            "",
+            f"2 workers vs 1 (medians over {sp['repeats']} run(s) each): run wall × {sp['run']:.2f}, scan+explode "
+            f"stage × {_f(sp.get('scan'), 2)}, match stage × {_f(sp.get('match'), 2)} (1-worker time / 2-worker "
+            f"time; 2.0 = perfect); CPU seconds per run × {_f(sp.get('cpu'), 2)} (2-worker / 1-worker; "
+            "1.0 = no extra work). Load average at the start of each run: "
+            + ", ".join(f"{r['label']} {r['load_at_start']}" for r in report["runs"])
+            + ".",
+        ]
     lines.append(END)
     return "\n".join(lines)
 
 
 def write_doc(report: dict) -> None:
     block = doc_block(report)
-    text = DOC.read_text() if DOC.exists() else "# Scaling\n\n## Measured: 1 vs 2 local workers\n\n" + BEGIN + "\n" + END + "\n"
+    text = (
+        DOC.read_text()
+        if DOC.exists()
+        else "# Scaling\n\n## Measured: 1 vs 2 local workers\n\n" + BEGIN + "\n" + END + "\n"
+    )
     if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     DOC.write_text(text)
@@ -260,8 +305,18 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     if args.child:
         die_with_parent(args.parent_pid)
-        print(json.dumps(bx.child_radiostars(settings, args.prefix, master=args.master, run_id=args.run_id,
-                                             app_name=f"bench-workers-{args.run_id}"), default=str))
+        print(
+            json.dumps(
+                bx.child_radiostars(
+                    settings,
+                    args.prefix,
+                    master=args.master,
+                    run_id=args.run_id,
+                    app_name=f"bench-workers-{args.run_id}",
+                ),
+                default=str,
+            )
+        )
         return 0
     exit_on_termination()
     try:
@@ -273,25 +328,38 @@ def main(argv: list[str] | None = None) -> int:
 def benchmark(args, settings) -> int:
     """The parent: data, the interleaved runs, the comparison, the record."""
     from radiostars.benchmark import machine_info
-    from radiostars.ingest.lake_io import Lake
+    from radiostars.lake.keys import crossmatch_run_prefix
+    from radiostars.lake.store import Lake
 
-    date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+    date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
     n_opt, n_radio = int(args.optical_rows), int(args.radio_rows)
     prefix, gen = bx.ensure_data(settings, n_opt, n_radio, args.seed)
     before = master_state(settings)
     initial = max(1, min(2, len(before["alive_workers"])))
     if before["active_apps"]:
         print(f"warning: other applications are running on the cluster: {before['active_apps']}", flush=True)
-    report = {"date": date, "machine": machine_info(), "prefix": prefix, "data": gen, "optical_rows": n_opt,
-              "radio_rows": n_radio, "master": settings.spark_standalone_url,
-              "worker_cores": settings["SPARK_WORKER_CORES"], "worker_memory": settings["SPARK_WORKER_MEMORY"],
-              "executor_memory": settings["SPARK_EXECUTOR_MEMORY"], "cluster_before": before,
-              "params": bx.bench_params().to_dict(), "runs": []}
+    report = {
+        "date": date,
+        "machine": machine_info(),
+        "prefix": prefix,
+        "data": gen,
+        "optical_rows": n_opt,
+        "radio_rows": n_radio,
+        "master": settings.spark_standalone_url,
+        "worker_cores": settings["SPARK_WORKER_CORES"],
+        "worker_memory": settings["SPARK_WORKER_MEMORY"],
+        "executor_memory": settings["SPARK_EXECUTOR_MEMORY"],
+        "cluster_before": before,
+        "params": bx.bench_params().to_dict(),
+        "runs": [],
+    }
     plan = []
     for i in range(args.repeat):  # interleaved, so a change of machine load hits both settings
         tag = "" if args.repeat == 1 else f"-{chr(ord('a') + i)}"
-        plan += [(f"1 worker{tag.replace('-', ' #')}", 1, settings.spark_standalone_url, f"workers1{tag}"),
-                 (f"2 workers{tag.replace('-', ' #')}", 2, settings.spark_standalone_url, f"workers2{tag}")]
+        plan += [
+            (f"1 worker{tag.replace('-', ' #')}", 1, settings.spark_standalone_url, f"workers1{tag}"),
+            (f"2 workers{tag.replace('-', ' #')}", 2, settings.spark_standalone_url, f"workers2{tag}"),
+        ]
     if args.with_local:
         plan.append(("local[2] (reference)", None, "local[2]", "local2"))
     out_json = ROOT / ".local" / "bench" / f"workers-{date}.json"
@@ -304,19 +372,25 @@ def benchmark(args, settings) -> int:
             state = master_state(settings)
             cores = sum(w["cores"] for w in state["alive_workers"]) if count is not None else 2
             load = machine_info()["loadavg"]
-            print(f"{label}: {master}, {cores} executor core(s), other apps {state['active_apps']}, load {load} …",
-                  flush=True)
+            print(
+                f"{label}: {master}, {cores} executor core(s), other apps {state['active_apps']}, load {load} …",
+                flush=True,
+            )
             res = measured_run(settings, prefix, master, run_id)
-            res.update({"label": label, "workers": count, "executor_cores": cores, "cluster": state,
-                        "load_at_start": load})
+            res.update(
+                {"label": label, "workers": count, "executor_cores": cores, "cluster": state, "load_at_start": load}
+            )
             report["runs"].append(res)
             if "error" in res:
                 print(f"  FAILED: {res['error'][-800:]}", flush=True)
             else:
                 p = res.get("pipeline") or {}
-                print(f"  {res['pairs']:,} pairs, run {res['wall_s']:.1f} s (+ {res['session_start_s']:.1f} s session), "
-                      f"scan {p.get('scan', {}).get('duration_s')} s, match {p.get('match', {}).get('duration_s')} s, "
-                      f"{_f(p.get('rows_per_core_s'), 0)} rows/task-s, CPU {res['cpu_s']:.0f} s", flush=True)
+                print(
+                    f"  {res['pairs']:,} pairs, run {res['wall_s']:.1f} s (+ {res['session_start_s']:.1f} s session), "
+                    f"scan {p.get('scan', {}).get('duration_s')} s, match {p.get('match', {}).get('duration_s')} s, "
+                    f"{_f(p.get('rows_per_core_s'), 0)} rows/task-s, CPU {res['cpu_s']:.0f} s",
+                    flush=True,
+                )
             out_json.write_text(json.dumps(report, indent=2, default=str))
     finally:
         set_workers(initial)
@@ -338,14 +412,16 @@ def benchmark(args, settings) -> int:
         def ratio(a, b):
             return a / b if a and b else None
 
-        report["speedup"] = {"repeats": min(len(one), len(two)),
-                             "run": ratio(median(r["wall_s"] for r in one), median(r["wall_s"] for r in two)),
-                             "scan": ratio(med(one, "scan"), med(two, "scan")),
-                             "match": ratio(med(one, "match"), med(two, "match")),
-                             "cpu": ratio(median(r["cpu_s"] for r in two), median(r["cpu_s"] for r in one))}
+        report["speedup"] = {
+            "repeats": min(len(one), len(two)),
+            "run": ratio(median(r["wall_s"] for r in one), median(r["wall_s"] for r in two)),
+            "scan": ratio(med(one, "scan"), med(two, "scan")),
+            "match": ratio(med(one, "match"), med(two, "match")),
+            "cpu": ratio(median(r["cpu_s"] for r in two), median(r["cpu_s"] for r in one)),
+        }
     if not args.keep_outputs:
         for r in report["runs"]:
-            Lake(settings).remove_prefix(f"{prefix}crossmatch/{r['run_id']}/")
+            Lake(settings).remove_prefix(crossmatch_run_prefix(r["run_id"], prefix))
     out_json.write_text(json.dumps(report, indent=2, default=str))
     print(doc_block(report))
     if not args.no_doc:

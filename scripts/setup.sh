@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 STATE=${RADIOSTARS_STATE_DIR:-.local}
 UV_VERSION=0.13.9
+RUFF_VERSION=0.17.6  # lint + format (make lint), beside uv in .local/tools
 PY=${PYTHON:-python3}
 export PATH="/usr/local/go/bin:$PATH"
 
@@ -43,15 +44,24 @@ if [ ! -x "$UV" ] || [ "$("$UV" --version | awk '{print $2}')" != "$UV_VERSION" 
   "$PY" -m venv "$STATE/tools"
   "$STATE/tools/bin/pip" install -q "uv==$UV_VERSION"
 fi
+RUFF="$STATE/tools/bin/ruff"
+if [ ! -x "$RUFF" ] || [ "$("$RUFF" --version | awk '{print $2}')" != "$RUFF_VERSION" ]; then
+  say "installing ruff $RUFF_VERSION"
+  "$STATE/tools/bin/pip" install -q "ruff==$RUFF_VERSION"
+fi
 
 # --- 3./4. locked virtualenvs ---------------------------------------------------------------
+# --compile-bytecode: every package's .pyc is written once here. Without it a process that runs with
+# PYTHONDONTWRITEBYTECODE=1 (as some sessions and CI do) compiles pandas, SQLAlchemy, astropy … from
+# source at every start: `radiostars load` spent 3.1 CPU-s importing instead of 1.1 (2026-12-02, #21).
+# ~1 min once per lock change; "+pyc" in the stamp makes existing venvs compile once.
 sync_venv() {  # venv lockfile
   local venv=$1 lock=$2 stamp="$1/.lock.sha256"
-  local want; want=$(sha256sum "$lock" | cut -d' ' -f1)
+  local want; want="$(sha256sum "$lock" | cut -d' ' -f1)+pyc"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   say "syncing $venv from $lock"
   [ -x "$venv/bin/python" ] || "$UV" venv -q --python "$PY" "$venv"
-  VIRTUAL_ENV="$ROOT/$venv" "$UV" pip sync -q "$lock"
+  VIRTUAL_ENV="$ROOT/$venv" "$UV" pip sync -q --compile-bytecode "$lock"
   echo "$want" > "$stamp"
 }
 sync_venv .venv requirements/airflow.lock
@@ -67,7 +77,7 @@ fi
 # --- 6./7. MinIO binary and s3a jars (cached in the state folder) -------------------------
 .venv/bin/python - <<'PY'
 from radiostars.config import get_settings
-from radiostars.stack.jars import ensure_jars
+from radiostars.spark_engine.jars import ensure_jars
 from radiostars.stack.minio_binary import ensure_minio
 s = get_settings()
 ensure_minio(s.bin_dir)

@@ -4,6 +4,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RS=.venv/bin/radiostars
+# lint first: a style or import error fails in seconds, before the services start
+bash scripts/lint.sh || { echo "==> lint failed: \`make format\` fixes formatting and import order" >&2; exit 1; }
 started=0
 if ! $RS stack is-up; then
   echo "==> starting the services for the tests"

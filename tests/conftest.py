@@ -15,21 +15,23 @@ def settings():
 
 @pytest.fixture(scope="session")
 def stack(settings):
-    from radiostars.stack import services
+    from radiostars.stack.services import GROUPS
+    from radiostars.stack.supervisor import program_states
 
-    states = services.program_states(settings)
-    needed = [name for group in ("core",) for name in services.GROUPS[group]]
+    states = program_states(settings)
+    needed = [name for group in ("core",) for name in GROUPS[group]]
     down = [name for name in needed if states.get(name) != "RUNNING"]
     if down:
-        pytest.fail(f"services not running: {', '.join(down)} — start them with `make up` (make test does)",
-                    pytrace=False)
+        pytest.fail(
+            f"services not running: {', '.join(down)} — start them with `make up` (make test does)", pytrace=False
+        )
     return settings
 
 
 @pytest.fixture(scope="session")
 def airflow_stack(stack):
-    from radiostars.stack import services
+    from radiostars.stack.probes import airflow_ready
 
-    if not services.airflow_ready(stack):
+    if not airflow_ready(stack):
         pytest.fail("Airflow is not healthy — start it with `make up`", pytrace=False)
     return stack

@@ -1,7 +1,7 @@
 {#- Gaia DR3 <-> Hipparcos 2 "same star" among the candidates of one radio source (docs/warehouse.md,
     "Same star in both catalogues"). Thresholds are dbt vars (dbt_project.yml, same_star_*);
     radiostars.evaluate.samestar applies the same rule with the same vars, and both run the hand cases
-    of tests/assert_same_star_hand_cases.sql.
+    of the unit test same_star_hand_cases (models/intermediate/int_candidate_same_star.yml).
 
     A Gaia candidate g and a Hipparcos candidate h of the same radio source are the same star when
       1. their positions at the radio epoch agree: offset <= max(same_star_min_arcsec,

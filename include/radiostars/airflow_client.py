@@ -8,14 +8,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from radiostars.config import Settings
+from radiostars.errors import RadiostarsError
 
 TERMINAL_RUN_STATES = {"success", "failed"}
 
 
-class AirflowApiError(RuntimeError):
+class AirflowApiError(RadiostarsError):
     pass
 
 
@@ -30,14 +32,17 @@ class AirflowClient:
     # ---- transport ---------------------------------------------------------------------------
     def token(self) -> str:
         body = json.dumps({"username": self.username, "password": self.password}).encode()
-        req = urllib.request.Request(f"{self.base}/auth/token", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.base}/auth/token", data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                 self._token = json.load(resp)["access_token"]
         except urllib.error.HTTPError as exc:
-            raise AirflowApiError(f"Airflow refused the admin credentials (HTTP {exc.code}): check "
-                                  "AIRFLOW_ADMIN_USER / AIRFLOW_ADMIN_PASSWORD in .env") from None
+            raise AirflowApiError(
+                f"Airflow refused the admin credentials (HTTP {exc.code}): check "
+                "AIRFLOW_ADMIN_USER / AIRFLOW_ADMIN_PASSWORD in .env"
+            ) from None
         except urllib.error.URLError as exc:
             raise AirflowApiError(f"Airflow is not reachable at {self.base} ({exc.reason}): run `make up`") from None
         return self._token
@@ -47,8 +52,16 @@ class AirflowClient:
             self.token()
         data = None if body is None else json.dumps(body).encode()
         for attempt in (1, 2):
-            req = urllib.request.Request(f"{self.base}/api/v2{path}", data=data, method=method, headers={
-                "Authorization": f"Bearer {self._token}", "Content-Type": "application/json", "Accept": accept})
+            req = urllib.request.Request(
+                f"{self.base}/api/v2{path}",
+                data=data,
+                method=method,
+                headers={
+                    "Authorization": f"Bearer {self._token}",
+                    "Content-Type": "application/json",
+                    "Accept": accept,
+                },
+            )
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                     raw = resp.read()
@@ -126,8 +139,14 @@ class AirflowClient:
             time.sleep(2)
         raise AirflowApiError(f"no new run of {dag_id} within {timeout_s:.0f} s")
 
-    def follow_run(self, dag_id: str, run_id: str, timeout_s: float,
-                   on_change: Callable[[str, str, str], None] | None = None, poll_s: float = 2.0) -> dict:
+    def follow_run(
+        self,
+        dag_id: str,
+        run_id: str,
+        timeout_s: float,
+        on_change: Callable[[str, str, str], None] | None = None,
+        poll_s: float = 2.0,
+    ) -> dict:
         """Poll until the run ends; call on_change(task_id, old_state, new_state) on every transition."""
         deadline = time.monotonic() + timeout_s
         seen: dict[str, str] = {}
@@ -149,8 +168,9 @@ class AirflowClient:
         out = []
         for ti in self.task_instances(dag_id, run_id):
             if ti.get("state") == "failed":
-                log = self.task_log(dag_id, run_id, ti["task_id"], max(ti.get("try_number", 1), 1),
-                                    ti.get("map_index", -1))
+                log = self.task_log(
+                    dag_id, run_id, ti["task_id"], max(ti.get("try_number", 1), 1), ti.get("map_index", -1)
+                )
                 out.append(f"--- {dag_id}.{ti['task_id']} (try {ti.get('try_number')}) ---")
                 out += log.splitlines()[-tail_lines:]
         return "\n".join(out)

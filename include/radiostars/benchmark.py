@@ -8,6 +8,9 @@ already used at the first sample (exact for long-lived processes such as JVMs an
 workers; a process that lives less than one interval is missed). Unlike wall or task time, CPU seconds
 do not include waiting for a core on a shared machine. ``run_measured`` runs a command as a child
 process under such a sampler and returns its wall time, peak tree RSS and exit status.
+
+``sandbox`` (``scratch_bucket`` + ``scratch_database``): a throwaway MinIO bucket and warehouse database that
+benchmarks and tests work in, removed afterwards: they never touch the real lake or warehouse.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ import platform
 import subprocess
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from radiostars.config import Settings
 
 
 def _tree(proc) -> list:
@@ -97,13 +105,13 @@ class TreeRssSampler:
             self.sample()
             self._stop.wait(self.interval)
 
-    def start(self) -> "TreeRssSampler":
+    def start(self) -> TreeRssSampler:
         self._t0 = time.perf_counter()
         self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
         self._thread.start()
         return self
 
-    def stop(self) -> "TreeRssSampler":
+    def stop(self) -> TreeRssSampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -111,7 +119,7 @@ class TreeRssSampler:
         self.seconds = time.perf_counter() - self._t0
         return self
 
-    def __enter__(self) -> "TreeRssSampler":
+    def __enter__(self) -> TreeRssSampler:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -174,12 +182,24 @@ def kill_process_tree(pid: int, *, include_root: bool = True, timeout: float = 1
     return [p.pid for p in procs]
 
 
-def run_measured(cmd: list[str], *, stdin_text: str | None = None, interval: float = 0.2,
-                 timeout: float | None = None, cwd: str | None = None) -> Measured:
+def run_measured(
+    cmd: list[str],
+    *,
+    stdin_text: str | None = None,
+    interval: float = 0.2,
+    timeout: float | None = None,
+    cwd: str | None = None,
+) -> Measured:
     """Run ``cmd``; wall time and peak RSS of its whole process tree (sampled every ``interval`` s)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin_text is not None else None,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE if stdin_text is not None else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
     try:
         sampler = TreeRssSampler(proc.pid, interval).start()
         try:
@@ -192,8 +212,16 @@ def run_measured(cmd: list[str], *, stdin_text: str | None = None, interval: flo
     except BaseException:  # Ctrl-C / SIGTERM in the caller: no orphan (a Spark driver JVM) outlives it
         kill_process_tree(proc.pid, timeout=5.0)
         raise
-    return Measured(cmd, proc.returncode, time.perf_counter() - t0, sampler.peak_bytes, sampler.samples, out, err,
-                    cpu_s=sampler.cpu_seconds)
+    return Measured(
+        cmd,
+        proc.returncode,
+        time.perf_counter() - t0,
+        sampler.peak_bytes,
+        sampler.samples,
+        out,
+        err,
+        cpu_s=sampler.cpu_seconds,
+    )
 
 
 def machine_info() -> dict:
@@ -201,6 +229,59 @@ def machine_info() -> dict:
     import psutil
 
     vm = psutil.virtual_memory()
-    return {"host": platform.node(), "nproc": os.cpu_count(), "ram_gb": round(vm.total / 1e9, 1),
-            "ram_available_gb": round(vm.available / 1e9, 1),
-            "loadavg": [round(x, 2) for x in os.getloadavg()], "python": platform.python_version()}
+    return {
+        "host": platform.node(),
+        "nproc": os.cpu_count(),
+        "ram_gb": round(vm.total / 1e9, 1),
+        "ram_available_gb": round(vm.available / 1e9, 1),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+    }
+
+
+# ---------------------------------------------------------------------------- scratch resources
+def derive(settings: Settings, **overrides: str) -> Settings:
+    """A copy of ``settings`` with some keys replaced (e.g. a scratch database or bucket)."""
+    return Settings({**settings.values, **overrides})
+
+
+@contextmanager
+def scratch_bucket(settings: Settings, prefix: str = "rs-test") -> Iterator[Settings]:
+    """A fresh MinIO bucket (removed afterwards, with everything in it): tests never touch the lake."""
+    from radiostars.lake.client import lake_client
+    from radiostars.lake.store import Lake
+
+    client = lake_client(settings)
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    client.make_bucket(name)
+    try:
+        yield derive(settings, LAKE_BUCKET=name)
+    finally:
+        Lake(client=client, bucket=name).remove_prefix("")
+        client.remove_bucket(name)
+
+
+@contextmanager
+def scratch_database(settings: Settings, prefix: str = "warehouse_test") -> Iterator[Settings]:
+    """A fresh warehouse database with q3c (dropped afterwards): tests never touch ``warehouse``."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(settings.postgres_dsn("postgres", superuser=True), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" OWNER "{settings["WAREHOUSE_USER"]}"')
+        conn.execute(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{name}" FROM PUBLIC')
+    try:
+        derived = derive(settings, POSTGRES_WAREHOUSE_DB=name)
+        with psycopg.connect(derived.postgres_dsn(superuser=True), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS q3c")
+        yield derived
+    finally:
+        with psycopg.connect(settings.postgres_dsn("postgres", superuser=True), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def sandbox(settings: Settings) -> Iterator[Settings]:
+    """Scratch bucket + scratch database together: settings pointing at both."""
+    with scratch_bucket(settings) as with_bucket, scratch_database(with_bucket) as both:
+        yield both

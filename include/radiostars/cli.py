@@ -11,33 +11,58 @@ import sys
 from radiostars.config import ConfigError, get_settings
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line (no usage dump) and exit 2, as every radiostars command's."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def parse_subcommand(parser: argparse.ArgumentParser, argv: list[str] | None, command: str) -> argparse.Namespace | int:
+    """Arguments of a delegated subcommand (``radiostars <command> …`` or its module run directly): the
+    Namespace, or the exit code when argparse stopped (``--help``: 0, an error: 2, already printed)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == [command]:  # dispatched from `radiostars <command> …`
+        argv = argv[1:]
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
 def _stack(args: argparse.Namespace) -> int:
-    from radiostars.stack import services
+    from radiostars.stack import lifecycle
+    from radiostars.stack.supervisor import render_supervisor_conf
 
     settings = get_settings()
     if args.verb == "up":
-        services.up(settings, groups=args.groups or None)
-        print(services.format_status(services.status(settings)))
+        lifecycle.up(settings, groups=args.groups or None)
+        print(lifecycle.format_status(lifecycle.status(settings)))
     elif args.verb == "down":
-        services.down(settings)
+        lifecycle.down(settings)
     elif args.verb == "status":
-        print(services.format_status(services.status(settings)))
+        print(lifecycle.format_status(lifecycle.status(settings)))
     elif args.verb == "is-up":
-        return 0 if services.is_up(settings) else 1
+        return 0 if lifecycle.is_up(settings) else 1
     elif args.verb == "logs":
-        print(services.logs(settings, lines=args.lines))
+        print(lifecycle.logs(settings, lines=args.lines))
     elif args.verb == "workers":
-        services.set_spark_workers(settings, args.count)
+        lifecycle.set_spark_workers(settings, args.count)
     elif args.verb == "clean":
-        services.clean(settings, include_caches=args.all)
+        lifecycle.clean(settings, include_caches=args.all)
     elif args.verb == "render":
-        print(services.render_supervisor_conf(settings))
+        print(render_supervisor_conf(settings))
     return 0
 
 
 # subcommands whose parser lives with their package: radiostars.<package>.cli.main(argv)
 DELEGATED = {
     "seed": ("sample", "load the deterministic sample catalogues into MySQL (--seed, --dirty, --update F)"),
+    "load": (
+        "catalogue_load",
+        "load a published catalogue file (Gaia, VizieR, SIMBAD; VOTable/FITS/CSV/Parquet) "
+        "into a MySQL table: --table T FILE [--map ours=theirs] [--replace]",
+    ),
     "ingest": ("ingest", "MySQL -> lake ingestion outside Airflow (same code as the DAG)"),
     "warehouse": ("warehouse", "load a committed cross-match run / publish the marts / dbt docs"),
     "evaluate": ("evaluate", "science evaluation of a committed cross-match run against the sample truth"),
@@ -49,8 +74,10 @@ DELEGATED = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="radiostars", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("airflow", help="run the airflow CLI with the stack's environment, e.g. "
-                                   "`radiostars airflow backfill create --dag-id …`")
+    sub.add_parser(
+        "airflow",
+        help="run the airflow CLI with the stack's environment, e.g. `radiostars airflow backfill create --dag-id …`",
+    )
     for command, (_package, help_text) in DELEGATED.items():
         sub.add_parser(command, help=help_text)  # listed in --help; dispatched in main()
     stack = sub.add_parser("stack", help="start, stop and inspect the local services")
@@ -76,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "airflow":  # the airflow CLI with the stack's environment (one JWT secret, DB ...)
         import os
 
-        from radiostars.stack.services import VENV_BIN, airflow_cli_env
+        from radiostars.stack.lifecycle import airflow_cli_env
+        from radiostars.stack.services import VENV_BIN
 
         airflow = str(VENV_BIN / "airflow")
         os.execve(airflow, [airflow, *argv[1:]], airflow_cli_env(get_settings()))
@@ -97,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - known failure types print one line
-        from radiostars.stack.services import StackError
+        from radiostars.stack.process import StackError
 
         if isinstance(exc, (StackError, RuntimeError, OSError)):
             print(f"radiostars: {exc}", file=sys.stderr)

@@ -28,24 +28,34 @@ from pathlib import Path
 from typing import Any
 
 from radiostars.config import Settings
+from radiostars.errors import RadiostarsError
 
 CHROMIUM = "/usr/bin/chromium"  # Debian package `chromium` (make setup installs it)
 DAG_IDS = ("catalogue_ingestion", "radio_star_crossmatch", "warehouse_publish")
 FINISHED = ("success", "failed")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--mute-audio",
+]
 
 
-class UiError(RuntimeError):
+class UiError(RadiostarsError):
     pass
 
 
 class Browser:
     """One headless Chromium with one page, driven over CDP (flattened target sessions)."""
 
-    def __init__(self, executable: str = CHROMIUM, width: int = 1440, height: int = 900,
-                 timeout_s: float = 30.0):
+    def __init__(self, executable: str = CHROMIUM, width: int = 1440, height: int = 900, timeout_s: float = 30.0):
         self.executable = executable
         self.width, self.height = width, height
         self.timeout_s = timeout_s
@@ -56,7 +66,7 @@ class Browser:
         self.session: str | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         from websockets.sync.client import connect
 
         if not Path(self.executable).exists():
@@ -64,10 +74,20 @@ class Browser:
         self._profile = tempfile.mkdtemp(prefix="radiostars-chromium-")
         log = open(Path(self._profile) / "chromium.log", "wb")
         self._proc = subprocess.Popen(
-            [self.executable, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}",
-             "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-             f"--window-size={self.width},{self.height}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            [
+                self.executable,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={self._profile}",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                f"--window-size={self.width},{self.height}",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
         log.close()
         try:
             port_file = Path(self._profile) / "DevToolsActivePort"
@@ -79,14 +99,16 @@ class Browser:
                 time.sleep(0.1)
             port, path = port_file.read_text().splitlines()[:2]
             # entered as a context manager (websockets >= 17.1 warns otherwise); closed in __exit__
-            self._ws = connect(f"ws://127.0.0.1:{port}{path}", max_size=None,
-                               open_timeout=self.timeout_s).__enter__()
+            self._ws = connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=self.timeout_s).__enter__()
             target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-            self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True},
-                                     session=False)["sessionId"]
+            self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True}, session=False)[
+                "sessionId"
+            ]
             self.send("Page.enable")
-            self.send("Emulation.setDeviceMetricsOverride", {
-                "width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False})
+            self.send(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
+            )
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -115,8 +137,9 @@ class Browser:
             self._profile = None
 
     # ---- protocol -----------------------------------------------------------------------------
-    def send(self, method: str, params: dict | None = None, session: bool = True,
-             timeout_s: float | None = None) -> dict:
+    def send(
+        self, method: str, params: dict | None = None, session: bool = True, timeout_s: float | None = None
+    ) -> dict:
         msg_id = next(self._ids)
         msg: dict[str, Any] = {"id": msg_id, "method": method, "params": params or {}}
         if session:
@@ -134,8 +157,7 @@ class Browser:
                 return reply.get("result", {})
 
     def evaluate(self, expression: str) -> Any:
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True})
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
         if "exceptionDetails" in result:
             raise UiError(f"JS error in {expression[:80]!r}: {result['exceptionDetails'].get('text')}")
         return result.get("result", {}).get("value")
@@ -183,15 +205,21 @@ class Browser:
 
     def type_into(self, selector: str, value: str) -> None:
         """Focus the element and insert text the way a keyboard would (React sees the input events)."""
-        found = self.evaluate(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-                              f" if (!e) return false; e.focus(); e.select && e.select(); return true; }})()")
+        found = self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            f" if (!e) return false; e.focus(); e.select && e.select(); return true; }})()"
+        )
         if not found:
             raise UiError(f"no element {selector!r} at {self.url()}")
         self.send("Input.insertText", {"text": value})
 
     def click_if_present(self, selector: str) -> bool:
-        return bool(self.evaluate(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-                                  f" if (!e || e.disabled) return false; e.click(); return true; }})()"))
+        return bool(
+            self.evaluate(
+                f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+                f" if (!e || e.disabled) return false; e.click(); return true; }})()"
+            )
+        )
 
     def screenshot(self, path: Path) -> Path:
         data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": False})["data"]
@@ -201,8 +229,10 @@ class Browser:
 
 
 # ---- Airflow specifics ------------------------------------------------------------------------
-LOGIN_FORM_JS = ("!!document.querySelector('form') && !!document.querySelector('input[name=username]')"
-                 " && !!document.querySelector('input[type=password]')")
+LOGIN_FORM_JS = (
+    "!!document.querySelector('form') && !!document.querySelector('input[name=username]')"
+    " && !!document.querySelector('input[type=password]')"
+)
 
 
 def open_login_page(browser: Browser, base_url: str, next_path: str = "/dags") -> None:
@@ -219,9 +249,10 @@ def login(browser: Browser, settings: Settings, next_path: str = "/dags") -> Non
     # the Sign-in button is disabled until both fields are filled (React state from the input events)
     browser.wait_for("!!document.querySelector('form button[type=submit]:not([disabled])')", "the Sign-in button")
     browser.evaluate("document.querySelector('form button[type=submit]').click()")
-    browser.wait_for("!location.pathname.startsWith('/auth/') || "
-                     "/invalid|incorrect|unauthori[sz]ed/i.test(document.body.innerText)",
-                     "the login to finish")
+    browser.wait_for(
+        "!location.pathname.startsWith('/auth/') || /invalid|incorrect|unauthori[sz]ed/i.test(document.body.innerText)",
+        "the login to finish",
+    )
     if urllib.parse.urlparse(browser.url()).path.startswith("/auth/"):
         raise UiError(f"login as {settings['AIRFLOW_ADMIN_USER']!r} failed: {browser.text()[:300]!r}")
 
@@ -238,8 +269,12 @@ def newest_finished_run(settings: Settings, dag_ids=DAG_IDS) -> tuple[str, dict 
     from radiostars.airflow_client import AirflowClient
 
     client = AirflowClient(settings)
-    finished = [(dag_id, run) for dag_id in dag_ids for run in client.dag_runs(dag_id, limit=50)
-                if run.get("state") in FINISHED and run.get("end_date")]
+    finished = [
+        (dag_id, run)
+        for dag_id in dag_ids
+        for run in client.dag_runs(dag_id, limit=50)
+        if run.get("state") in FINISHED and run.get("end_date")
+    ]
     if not finished:
         return dag_ids[0], None
     pool = [f for f in finished if f[1]["state"] == "success"] or finished
@@ -256,7 +291,7 @@ def open_grid(browser: Browser, base_url: str, dag_id: str, run: dict | None) ->
         browser.wait_for_text([dag_id, run_id])
     # grid (not graph) view; its rows (links to tasks and task groups) render once its API calls return
     browser.click_if_present("button[aria-label^='Show Grid']")
-    rows = f"document.querySelectorAll('a[href*=\"/dags/{dag_id}/\"][href*=\"/tasks/\"]').length"
+    rows = f'document.querySelectorAll(\'a[href*="/dags/{dag_id}/"][href*="/tasks/"]\').length'
     browser.wait_for(f"{rows} > 0", "the grid's rows")
     # open every task group so the rows show each task's state
     # (a click before the grid has its data can be lost: retry until rows appear; no groups, no rows)

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from radiostars.config import PROJECT_ROOT, Settings
-from radiostars.ingest.lake_io import Lake
-from radiostars.ingest.manifest import effective_manifests
+from radiostars.lake.raw import effective_manifests
+from radiostars.lake.store import Lake
 from tests.integration.test_ingest_pipeline import DB, N, load_database
 
 pytestmark = pytest.mark.integration
@@ -49,29 +49,48 @@ print("RESULT " + json.dumps({"state": str(dr.state), "run_id": dr.run_id,
 @pytest.fixture(scope="module")
 def isolated_airflow(airflow_stack, tmp_path_factory) -> dict[str, str]:
     """Environment of a private Airflow (own home, SQLite metadata DB, own dags folder), migrated."""
-    from radiostars.stack.services import airflow_cli_env
+    from radiostars.stack.lifecycle import airflow_cli_env
 
     home = tmp_path_factory.mktemp("airflow-home")
     dags = home / "dags"
     dags.mkdir()
     shutil.copy(PROJECT_ROOT / "dags" / "catalogue_ingestion.py", dags / "catalogue_ingestion.py")
-    env = {**airflow_cli_env(airflow_stack), "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-           "AIRFLOW__CORE__EXECUTOR": "LocalExecutor", "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-           "MYSQL_DATABASE": DB, "LAKE_BUCKET": BUCKET, "INGEST_QUARANTINE_MAX_FRACTION": "0.2"}
-    proc = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env,
-                          capture_output=True, text=True, timeout=600, cwd=home)
+    env = {
+        **airflow_cli_env(airflow_stack),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "MYSQL_DATABASE": DB,
+        "LAKE_BUCKET": BUCKET,
+        "INGEST_QUARANTINE_MAX_FRACTION": "0.2",
+    }
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=home,
+    )
     assert proc.returncode == 0, f"airflow db migrate failed:\n{(proc.stdout + proc.stderr)[-3000:]}"
     env["DAG_FILE"] = str(dags / "catalogue_ingestion.py")
     return env
 
 
 def run_dag(env: dict[str, str], conf: dict) -> dict:
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, env["DAG_FILE"], json.dumps(conf)], env=env,
-                          capture_output=True, text=True, timeout=600, cwd=Path(env["AIRFLOW_HOME"]))
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, env["DAG_FILE"], json.dumps(conf)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(env["AIRFLOW_HOME"]),
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     assert lines, f"dag.test crashed (rc={proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}"
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def test_dag_runs_end_to_end_and_emits_assets(airflow_stack, isolated_airflow):
@@ -80,7 +99,9 @@ def test_dag_runs_end_to_end_and_emits_assets(airflow_stack, isolated_airflow):
     lake = Lake(s)
     lake.ensure_bucket()
     lake.remove_prefix("")  # our own bucket: start from an empty lake
-    out = run_dag(isolated_airflow, {"tables": ["radio_sources", "known_objects"], "chunk_size": 1000})
+    out = run_dag(
+        isolated_airflow, {"tables": ["radio_sources", "known_objects"], "chunk_size": 1000, "safety_lag_s": 60}
+    )
     assert out.get("state") == "success", out
     for table in ("radio_sources", "known_objects"):
         for step in ("extract", "validate", "write", "commit"):
@@ -88,6 +109,7 @@ def test_dag_runs_end_to_end_and_emits_assets(airflow_stack, isolated_airflow):
         (m,) = effective_manifests(s, table)
         assert m["ingest_date"] == "2026-01-05" and m["airflow_run_id"] == out["run_id"]
         assert m["rows"] == N[table] and m["quarantined"] == len(kinds[table])
+        assert m["source"]["safety_lag_s"] == 60  # the run parameter reached the extract
         extra = out["events"][f"s3://{BUCKET}/raw/{table}"]
         assert extra["rows"] == m["rows"] and extra["quarantined"] == m["quarantined"]
         assert extra["run_id"] == m["run_id"]
@@ -98,4 +120,6 @@ def test_dag_runs_end_to_end_and_emits_assets(airflow_stack, isolated_airflow):
 
 def test_dag_rejects_bad_params(isolated_airflow):
     out = run_dag(isolated_airflow, {"tables": ["nope"], "chunk_size": 5000})
-    assert out.get("error", "").startswith("ParamValidationError: Invalid input for param tables: 'nope' is not one of"), out
+    assert out.get("error", "").startswith(
+        "ParamValidationError: Invalid input for param tables: 'nope' is not one of"
+    ), out

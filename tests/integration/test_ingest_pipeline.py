@@ -14,12 +14,14 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from radiostars.catalogues.tables import TABLE_NAMES
 from radiostars.config import Settings
-from radiostars.ingest import pipeline, spec
-from radiostars.ingest.errors import (LakeUnavailable, QuarantineThresholdExceeded, SchemaDriftError,
-                                      SourceUnavailable)
-from radiostars.ingest.lake_io import Lake
-from radiostars.ingest.manifest import effective_manifests, list_manifests, read_files, read_snapshot
+from radiostars.ingest import pipeline
+from radiostars.ingest.errors import QuarantineThresholdExceeded, SchemaDriftError, SourceUnavailable
+from radiostars.lake import keys
+from radiostars.lake.errors import LakeUnavailable
+from radiostars.lake.raw import effective_manifests, list_manifests, read_files, read_snapshot
+from radiostars.lake.store import Lake
 
 pytestmark = pytest.mark.integration
 
@@ -35,28 +37,69 @@ def clean_rows(table: str, n: int, rng: np.random.Generator) -> pd.DataFrame:
     ra, dec = rng.uniform(0, 360, n), rng.uniform(-80, 80, n)
     i = np.arange(n)
     if table == "radio_sources":
-        df = pd.DataFrame({"source_name": [f"G{k:05d}" for k in i], "ra_deg": ra, "dec_deg": dec,
-                           "ra_err_arcsec": rng.uniform(0.2, 2, n), "dec_err_arcsec": rng.uniform(0.2, 2, n),
-                           "peak_flux_mjy": rng.uniform(0.1, 10, n), "int_flux_mjy": rng.uniform(0.1, 10, n),
-                           "int_flux_err_mjy": rng.uniform(0.01, 0.1, n), "rms_mjy": np.full(n, 0.02),
-                           "obs_epoch_mjd": rng.uniform(58000, 59000, n), "field": "F1"})
+        df = pd.DataFrame(
+            {
+                "source_name": [f"G{k:05d}" for k in i],
+                "ra_deg": ra,
+                "dec_deg": dec,
+                "ra_err_arcsec": rng.uniform(0.2, 2, n),
+                "dec_err_arcsec": rng.uniform(0.2, 2, n),
+                "peak_flux_mjy": rng.uniform(0.1, 10, n),
+                "int_flux_mjy": rng.uniform(0.1, 10, n),
+                "int_flux_err_mjy": rng.uniform(0.01, 0.1, n),
+                "rms_mjy": np.full(n, 0.02),
+                "obs_epoch_mjd": rng.uniform(58000, 59000, n),
+                "field": "F1",
+            }
+        )
     elif table == "gaia_dr3":
-        df = pd.DataFrame({"source_id": 7_000_000_000_000_000_000 + i, "ra": ra, "dec": dec,
-                           "ra_error": rng.uniform(0.05, 2, n), "dec_error": rng.uniform(0.05, 2, n),
-                           "parallax": np.where(i % 3 == 0, np.nan, rng.normal(1, 1, n)),
-                           "parallax_error": np.where(i % 3 == 0, np.nan, 0.1),
-                           "pmra": np.nan, "pmdec": np.nan, "pmra_error": np.nan, "pmdec_error": np.nan,
-                           "phot_g_mean_mag": rng.uniform(10, 21, n), "bp_rp": rng.uniform(0, 3, n),
-                           "ref_epoch": 2016.0, "is_synthetic": True})
+        df = pd.DataFrame(
+            {
+                "source_id": 7_000_000_000_000_000_000 + i,
+                "ra": ra,
+                "dec": dec,
+                "ra_error": rng.uniform(0.05, 2, n),
+                "dec_error": rng.uniform(0.05, 2, n),
+                "parallax": np.where(i % 3 == 0, np.nan, rng.normal(1, 1, n)),
+                "parallax_error": np.where(i % 3 == 0, np.nan, 0.1),
+                "pmra": np.nan,
+                "pmdec": np.nan,
+                "pmra_error": np.nan,
+                "pmdec_error": np.nan,
+                "phot_g_mean_mag": rng.uniform(10, 21, n),
+                "bp_rp": rng.uniform(0, 3, n),
+                "ref_epoch": 2016.0,
+                "is_synthetic": True,
+            }
+        )
     elif table == "hipparcos2":
-        df = pd.DataFrame({"hip": (i + 1).astype(np.int32), "ra_deg": ra, "dec_deg": dec,
-                           "plx_mas": rng.normal(5, 3, n), "e_plx_mas": 0.5, "pmra_mas_yr": rng.normal(0, 20, n),
-                           "pmdec_mas_yr": rng.normal(0, 20, n), "e_ra_mas": 0.4, "e_dec_mas": 0.4,
-                           "e_pmra": 0.5, "e_pmdec": 0.5, "hp_mag": rng.uniform(2, 12, n),
-                           "b_v": rng.uniform(-0.2, 2, n), "ref_epoch": 1991.25})
+        df = pd.DataFrame(
+            {
+                "hip": (i + 1).astype(np.int32),
+                "ra_deg": ra,
+                "dec_deg": dec,
+                "plx_mas": rng.normal(5, 3, n),
+                "e_plx_mas": 0.5,
+                "pmra_mas_yr": rng.normal(0, 20, n),
+                "pmdec_mas_yr": rng.normal(0, 20, n),
+                "e_ra_mas": 0.4,
+                "e_dec_mas": 0.4,
+                "e_pmra": 0.5,
+                "e_pmdec": 0.5,
+                "hp_mag": rng.uniform(2, 12, n),
+                "b_v": rng.uniform(-0.2, 2, n),
+                "ref_epoch": 1991.25,
+            }
+        )
     else:
-        df = pd.DataFrame({"name": [f"OBJ {k}" for k in i], "ra_deg": ra, "dec_deg": dec,
-                           "object_type": np.array(["Star", "AGN", "PN", "HII", "Pulsar"])[i % 5]})
+        df = pd.DataFrame(
+            {
+                "name": [f"OBJ {k}" for k in i],
+                "ra_deg": ra,
+                "dec_deg": dec,
+                "object_type": np.array(["Star", "AGN", "PN", "HII", "Pulsar"])[i % 5],
+            }
+        )
     df.insert(0, "row_id", np.arange(1, n + 1, dtype=np.int64))
     df["deleted"] = False
     df["updated_at"] = pd.Timestamp(T0)
@@ -66,18 +109,19 @@ def clean_rows(table: str, n: int, rng: np.random.Generator) -> pd.DataFrame:
 def load_database(settings: Settings, dirty: bool) -> dict[str, dict[int, str]]:
     """(Re)create the four tables in DB with N clean rows each (+ the seeder's dirty rows);
     returns {table: {row_id: dirty kind}}."""
+    from radiostars.catalogues.schema import column_names
+    from radiostars.catalogues.tables import ID_COLUMN
     from radiostars.sample.dirty import make_dirty_rows
     from radiostars.sample.loader import MySQLLoader, connect, create_database, recreate_tables
-    from radiostars.sample.schema import ID_COLUMN, column_names
 
     create_database(settings.mysql_url(root=True, database=""), DB)
     url = settings.mysql_url(database=DB)
-    recreate_tables(url, list(spec.TABLES))
+    recreate_tables(url, list(TABLE_NAMES))
     rng = np.random.default_rng(7)
     kinds: dict[str, dict[int, str]] = {}
     with connect(url) as conn:
         loader = MySQLLoader(conn)
-        for table in spec.TABLES:
+        for table in TABLE_NAMES:
             df = clean_rows(table, N[table], rng)
             kinds[table] = {}
             if dirty:
@@ -85,7 +129,7 @@ def load_database(settings: Settings, dirty: bool) -> dict[str, dict[int, str]]:
                 idc = ID_COLUMN[table]
 
                 def new_ids(k: int, table=table):
-                    vals = [next(fresh) for _ in range(k)]
+                    vals = [next(fresh) for _ in range(k)]  # noqa: B023
                     if table in ("radio_sources", "known_objects"):
                         return np.array([f"DIRTY {v}" for v in vals], dtype=object)
                     return np.array(vals, dtype=np.int64 if table == "gaia_dr3" else np.int32)
@@ -144,13 +188,13 @@ def ingest(settings, table, date, prefix, **kw):
 
 
 def state(settings, table, prefix):
-    return Lake(settings).get_json(spec.watermark_key(table, prefix))
+    return Lake(settings).get_json(keys.watermark_key(table, prefix))
 
 
 # ---- tests --------------------------------------------------------------------------------------
 def test_full_ingest_of_dirty_data_quarantines_every_bad_row_with_its_reason(tsettings, dirty_db, prefix):
     lake = Lake(tsettings)
-    for table in spec.TABLES:
+    for table in TABLE_NAMES:
         r = ingest(tsettings, table, DAY1, prefix, max_fraction=0.2, chunk_size=1000)
         kinds = dirty_db[table]
         total = mysql_count(tsettings, table)
@@ -197,9 +241,12 @@ def test_incremental_moves_only_changed_rows(clean_db, prefix):
     # 1 % of the rows change: 27 corrections + 3 soft deletes, strictly later
     t1 = T0 + dt.timedelta(hours=1)
     changed = list(range(100, 3000, 100))  # 29 rows + 1 below
-    mysql_exec(s, f"UPDATE gaia_dr3 SET phot_g_mean_mag = 5.5, updated_at = '{t1}' WHERE row_id IN "
-                  f"({', '.join(map(str, changed[:27]))})",
-               f"UPDATE gaia_dr3 SET deleted = 1, updated_at = '{t1}' WHERE row_id IN (1, 2, 3)")
+    mysql_exec(
+        s,
+        f"UPDATE gaia_dr3 SET phot_g_mean_mag = 5.5, updated_at = '{t1}' WHERE row_id IN "
+        f"({', '.join(map(str, changed[:27]))})",
+        f"UPDATE gaia_dr3 SET deleted = 1, updated_at = '{t1}' WHERE row_id IN (1, 2, 3)",
+    )
     t0 = time.perf_counter()
     second = ingest(s, "gaia_dr3", DAY2, prefix)
     assert time.perf_counter() - t0 < 60
@@ -225,8 +272,9 @@ def test_rerun_of_a_date_is_idempotent_and_deterministic(clean_db, prefix):
     ma, mb = ms[a["run_id"]], ms[b["run_id"]]
     for key in ("rows", "rows_in", "quarantined", "watermark"):
         assert ma[key] == mb[key]
-    assert [(f["rows"], f["bytes"], f["sha256"]) for f in ma["files"]] == \
-        [(f["rows"], f["bytes"], f["sha256"]) for f in mb["files"]]
+    assert [(f["rows"], f["bytes"], f["sha256"]) for f in ma["files"]] == [
+        (f["rows"], f["bytes"], f["sha256"]) for f in mb["files"]
+    ]
     (eff,) = effective_manifests(s, "hipparcos2", prefix)
     assert eff["run_id"] == b["run_id"]  # the rerun replaced the date
     snap = read_snapshot(s, "hipparcos2", prefix)
@@ -259,28 +307,32 @@ def test_mysql_unreachable_is_one_clear_error(tsettings, prefix):
 
 
 def test_minio_stopped_mid_write_then_rerun_completes(clean_db, prefix):
-    from radiostars.stack import services
+    from radiostars.stack.probes import minio_ready
+    from radiostars.stack.process import wait_for
+    from radiostars.stack.supervisor import supervisorctl
 
     s = clean_db
     lake = Lake(s)
     before = ingest(s, "radio_sources", DAY1, prefix)  # a committed first date
-    mysql_exec(s, f"UPDATE radio_sources SET int_flux_mjy = 9.9, updated_at = '{T0 + dt.timedelta(hours=2)}' "
-                  f"WHERE row_id <= 300")
+    mysql_exec(
+        s,
+        f"UPDATE radio_sources SET int_flux_mjy = 9.9, updated_at = '{T0 + dt.timedelta(hours=2)}' WHERE row_id <= 300",
+    )
     e = pipeline.extract(s, "radio_sources", DAY2, lake_prefix=prefix, chunk_size=1000)
     v = pipeline.validate(s, e)
     stopped = []
 
     def stop_minio(part):
         if not stopped:
-            services.supervisorctl(s, "stop", "minio")
+            supervisorctl(s, "stop", "minio")
             stopped.append(part.key)
 
     try:
         with pytest.raises(LakeUnavailable, match=r"cannot write s3://lake-ingest-test/.*part-00001.parquet .*MinIO"):
             pipeline.write(s, e, v, on_part=stop_minio, row_group_rows=100, rows_per_file=100)
     finally:
-        services.supervisorctl(s, "start", "minio", check=False)
-        services.wait_for(lambda: services.minio_ready(s), "MinIO", 60)
+        supervisorctl(s, "start", "minio", check=False)
+        wait_for(lambda: minio_ready(s), "MinIO", 60)
     assert stopped, "the fault was never injected"
     # nothing committed: the watermark and the effective manifests are those of day 1
     assert state(s, "radio_sources", prefix)["watermark"] == before["watermark"]["to"]

@@ -32,7 +32,7 @@ def test_mariadb_round_trip(stack):
 def test_postgres_databases_and_q3c(stack):
     import psycopg
 
-    with psycopg.connect(stack.postgres_dsn("postgres")) as conn:
+    with psycopg.connect(stack.postgres_dsn("postgres", superuser=True)) as conn:
         names = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
     assert {stack["POSTGRES_AIRFLOW_DB"], stack["POSTGRES_WAREHOUSE_DB"]} <= names
     with psycopg.connect(stack.postgres_dsn()) as conn:
@@ -42,7 +42,7 @@ def test_postgres_databases_and_q3c(stack):
 
 
 def test_minio_put_get_list_delete(stack):
-    from radiostars.lake import lake_client
+    from radiostars.lake.client import lake_client
 
     client = lake_client(stack)
     assert client.bucket_exists(stack.lake_bucket)
@@ -60,7 +60,7 @@ def test_minio_put_get_list_delete(stack):
 
 
 def _spark_round_trip(settings, master: str) -> None:
-    from radiostars.spark import spark_session
+    from radiostars.spark_engine.session import spark_session
 
     spark = spark_session(f"smoke-{master}", master=master, settings=settings)
     try:
@@ -80,19 +80,22 @@ def test_spark_local_writes_and_reads_s3a(stack):
 
 
 def test_spark_standalone_cluster_writes_and_reads_s3a(stack):
-    from radiostars.stack import services
+    from radiostars.stack.probes import spark_alive_workers
+    from radiostars.stack.supervisor import program_states
 
-    if services.program_states(stack).get("spark-worker") != "RUNNING":
+    if program_states(stack).get("spark-worker") != "RUNNING":
         pytest.fail("the Spark standalone master/worker is not running — `make up` starts it", pytrace=False)
-    assert len(services.spark_alive_workers(stack)) >= 1
+    assert len(spark_alive_workers(stack)) >= 1
     _spark_round_trip(stack, stack.spark_standalone_url)
 
 
 def _airflow_token(settings) -> str:
-    body = json.dumps({"username": settings["AIRFLOW_ADMIN_USER"],
-                       "password": settings["AIRFLOW_ADMIN_PASSWORD"]}).encode()
-    req = urllib.request.Request(f"{settings.airflow_url}/auth/token", data=body,
-                                 headers={"Content-Type": "application/json"}, method="POST")
+    body = json.dumps(
+        {"username": settings["AIRFLOW_ADMIN_USER"], "password": settings["AIRFLOW_ADMIN_PASSWORD"]}
+    ).encode()
+    req = urllib.request.Request(
+        f"{settings.airflow_url}/auth/token", data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.load(resp)["access_token"]
 
@@ -114,15 +117,22 @@ def test_airflow_health_token_and_auth(airflow_stack):
     assert refused.value.code in (401, 403)
 
     bad = json.dumps({"username": s["AIRFLOW_ADMIN_USER"], "password": "wrong"}).encode()
-    req = urllib.request.Request(f"{s.airflow_url}/auth/token", data=bad,
-                                 headers={"Content-Type": "application/json"}, method="POST")
+    req = urllib.request.Request(
+        f"{s.airflow_url}/auth/token", data=bad, headers={"Content-Type": "application/json"}, method="POST"
+    )
     with pytest.raises(urllib.error.HTTPError) as wrong:
         urllib.request.urlopen(req, timeout=10)
     assert wrong.value.code in (401, 403)
 
 
 def test_dbt_debug_connects_to_warehouse(stack):
-    result = subprocess.run([str(stack.dbt_executable), "debug"], cwd=stack.dbt_project_dir,
-                            env=stack.dbt_env(), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(stack.dbt_executable), "debug"],
+        cwd=stack.dbt_project_dir,
+        env=stack.dbt_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "All checks passed" in result.stdout

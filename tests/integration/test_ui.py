@@ -11,8 +11,10 @@ from radiostars import ui_screenshots as ui
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not Path(ui.CHROMIUM).exists(),
-                       reason=f"{ui.CHROMIUM} missing: apt-get install chromium (make setup installs it)"),
+    pytest.mark.skipif(
+        not Path(ui.CHROMIUM).exists(),
+        reason=f"{ui.CHROMIUM} missing: apt-get install chromium (make setup installs it)",
+    ),
 ]
 
 

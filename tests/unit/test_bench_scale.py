@@ -17,8 +17,11 @@ def bs():
 
 
 def _res(n, wall, peak=2.0, astropy=None):
-    return {"optical_rows": n, "radiostars": {"wall_s": wall, "wall_with_session_s": wall + 30, "peak_rss_gb": peak},
-            "astropy": astropy or {"skipped": "above --astropy-max"}}
+    return {
+        "optical_rows": n,
+        "radiostars": {"wall_s": wall, "wall_with_session_s": wall + 30, "peak_rss_gb": peak},
+        "astropy": astropy or {"skipped": "above --astropy-max"},
+    }
 
 
 def test_exponent(bs):
@@ -46,11 +49,26 @@ def test_targets_below_the_target_size_say_so(bs):
 def test_stage_totals_and_pipeline_stages(bs):
     stages = [
         {"stage": 0, "tasks": 1, "duration_s": 1.0, "executor_run_s": 1.0, "input_records": 10, "shuffle_read_mb": 0},
-        {"stage": 3, "tasks": 2, "duration_s": 5.0, "executor_run_s": 8.0, "input_records": 1000,
-         "shuffle_write_records": 1500, "shuffle_write_mb": 3.0, "memory_spilled_mb": 2.0},
+        {
+            "stage": 3,
+            "tasks": 2,
+            "duration_s": 5.0,
+            "executor_run_s": 8.0,
+            "input_records": 1000,
+            "shuffle_write_records": 1500,
+            "shuffle_write_mb": 3.0,
+            "memory_spilled_mb": 2.0,
+        },
         {"stage": 4, "tasks": 2, "duration_s": None, "executor_run_s": 0.0, "shuffle_read_records": 1500},  # skipped
-        {"stage": 5, "tasks": 8, "duration_s": 2.0, "executor_run_s": 2.0, "shuffle_read_records": 1500,
-         "shuffle_read_mb": 3.0, "disk_spilled_mb": 1.5},
+        {
+            "stage": 5,
+            "tasks": 8,
+            "duration_s": 2.0,
+            "executor_run_s": 2.0,
+            "shuffle_read_records": 1500,
+            "shuffle_read_mb": 3.0,
+            "disk_spilled_mb": 1.5,
+        },
     ]
     tot = bs.stage_totals(stages)
     assert tot["shuffle_read_mb"] == 3.0 and tot["shuffle_write_mb"] == 3.0
@@ -75,15 +93,18 @@ def test_pipeline_stages_of_a_curated_match(bs):
 
 
 def test_astropy_projection(bs):
-    results = [_res(10**6, 1.0, astropy={"wall_s": 1, "peak_rss_gb": 1.0}),
-               _res(10**7, 10.0, astropy={"wall_s": 10, "peak_rss_gb": 7.3}),
-               _res(10**8, 100.0)]
+    results = [
+        _res(10**6, 1.0, astropy={"wall_s": 1, "peak_rss_gb": 1.0}),
+        _res(10**7, 10.0, astropy={"wall_s": 10, "peak_rss_gb": 7.3}),
+        _res(10**8, 100.0),
+    ]
     p = bs.astropy_projection(results, ram_gb=25.0)
     assert p["bytes_per_row"] == pytest.approx(700.0)
     assert p["projected_peak_gb"][str(10**8)] == {"peak_gb": 70.3, "fits_in_ram": False}
     assert p["max_rows_in_ram"] == pytest.approx((25.0 - 0.3) / 7e-7, rel=1e-6)
     # every size ran astropy but none reached 1e8: still projected to 1e8
-    assert bs.astropy_projection(results[:2], ram_gb=25.0)["projected_peak_gb"] == {str(10**8): {"peak_gb": 70.3,
-                                                                                              "fits_in_ram": False}}
+    assert bs.astropy_projection(results[:2], ram_gb=25.0)["projected_peak_gb"] == {
+        str(10**8): {"peak_gb": 70.3, "fits_in_ram": False}
+    }
     big = _res(10**8, 100.0, astropy={"wall_s": 100, "peak_rss_gb": 20.0})
     assert bs.astropy_projection([big], ram_gb=25.0) is None

@@ -50,6 +50,7 @@ def descendants(pid: int, at_least: int) -> list[int]:
         except psutil.NoSuchProcess:
             return []
         return pids if len(pids) >= at_least else []
+
     return wait_for(listed)
 
 
@@ -86,20 +87,28 @@ def test_kill_process_tree_of_a_gone_process_is_a_no_op(bw):
     assert kill_process_tree(proc.pid) == []
 
 
-@pytest.mark.parametrize("sig,returncode", [
-    (signal.SIGTERM, 128 + signal.SIGTERM),  # SystemExit after the cleanup
-    (signal.SIGHUP, 128 + signal.SIGHUP),
-    (signal.SIGINT, -signal.SIGINT),  # Ctrl-C: KeyboardInterrupt after the cleanup
-])
+@pytest.mark.parametrize(
+    "sig,returncode",
+    [
+        (signal.SIGTERM, 128 + signal.SIGTERM),  # SystemExit after the cleanup
+        (signal.SIGHUP, 128 + signal.SIGHUP),
+        (signal.SIGINT, -signal.SIGINT),  # Ctrl-C: KeyboardInterrupt after the cleanup
+    ],
+)
 def test_stopping_the_benchmark_stops_the_measured_child_tree(sig, returncode):
     # the real measured_run and run_measured, with the child's command swapped for a sleep tree
-    parent = subprocess.Popen(script(f"""
+    parent = subprocess.Popen(
+        script(f"""
         import radiostars.benchmark as b
         real = b.run_measured
         b.run_measured = lambda cmd, **kw: real({TREE!r}, **kw)
         bw.exit_on_termination()
         bw.measured_run(None, "prefix/", "local[2]", "test")  # its own cleanup, without main's backstop
-        """), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        """),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     pids = descendants(parent.pid, 3)  # sh + 2 sleeps
     try:
         parent.send_signal(sig)
@@ -114,13 +123,19 @@ def test_stopping_the_benchmark_stops_the_measured_child_tree(sig, returncode):
 def test_child_dies_when_its_parent_is_killed_outright(tmp_path):
     # SIGKILL leaves the parent no cleanup: the child must go by itself (die_with_parent)
     child = tmp_path / "child.py"
-    child.write_text(f"import sys, time\nsys.path.insert(0, {str(PROJECT_ROOT / 'scripts')!r})\n"
-                     "import bench_workers as bw\n"
-                     "assert bw.die_with_parent(int(sys.argv[1]))\nprint('armed', flush=True)\ntime.sleep(300)\n")
-    parent = subprocess.Popen(script(f"""
+    child.write_text(
+        f"import sys, time\nsys.path.insert(0, {str(PROJECT_ROOT / 'scripts')!r})\n"
+        "import bench_workers as bw\n"
+        "assert bw.die_with_parent(int(sys.argv[1]))\nprint('armed', flush=True)\ntime.sleep(300)\n"
+    )
+    parent = subprocess.Popen(
+        script(f"""
         import os, subprocess
         subprocess.run([sys.executable, {str(child)!r}, str(os.getpid())])
-        """), stdout=subprocess.PIPE, text=True)
+        """),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     pids = [parent.pid]
     try:
         assert parent.stdout.readline().strip() == "armed"

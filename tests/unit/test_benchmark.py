@@ -2,13 +2,19 @@
 
 import sys
 
+import pytest
+
 from radiostars.benchmark import TreeRssSampler, machine_info, run_measured
+
+pytestmark = pytest.mark.unit
 
 
 def test_run_measured_counts_a_child_that_holds_memory():
     # the child starts a grandchild holding ~200 MB: only a tree sampler sees it
-    code = ("import subprocess, sys; subprocess.run([sys.executable, '-c', "
-            "'import time; b = bytearray(200_000_000); b[::4096] = b\"x\" * len(b[::4096]); time.sleep(1.0)'])")
+    code = (
+        "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+        "'import time; b = bytearray(200_000_000); b[::4096] = b\"x\" * len(b[::4096]); time.sleep(1.0)'])"
+    )
     m = run_measured([sys.executable, "-c", code], interval=0.05)
     assert m.returncode == 0
     assert m.peak_rss_bytes > 200_000_000
@@ -28,8 +34,10 @@ def test_machine_info_fields():
 
 def test_run_measured_counts_cpu_of_a_grandchild():
     # the grandchild burns ~0.6 s of CPU: only a tree sampler sees it (the child itself only waits)
-    code = ("import subprocess, sys; subprocess.run([sys.executable, '-c', "
-            "'import time; t = time.process_time()\\nwhile time.process_time() - t < 0.6: pass'])")
+    code = (
+        "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+        "'import time; t = time.process_time()\\nwhile time.process_time() - t < 0.6: pass'])"
+    )
     m = run_measured([sys.executable, "-c", code], interval=0.05)
     assert m.returncode == 0
     assert 0.4 < m.cpu_s < 5.0
@@ -41,7 +49,9 @@ def test_sampler_cpu_is_measured_from_the_first_sample():
     before = time.process_time()
     with TreeRssSampler(interval=0.05) as s:
         t0 = time.perf_counter()
-        while time.perf_counter() - t0 < 1.5:  # busy for 1.5 s of wall time (the first sample can come late on a busy box)
+        while (
+            time.perf_counter() - t0 < 1.5
+        ):  # busy for 1.5 s of wall time (the first sample can come late on a busy box)
             pass
     used = time.process_time() - before  # this process's CPU during the block (all its threads)
     assert s.samples >= 2  # the first and the last (more unless the machine is very busy)

@@ -12,8 +12,18 @@ from radiostars.config import DEFAULTS, GENERATED_SECRETS, PROJECT_ROOT, load_se
 pytestmark = pytest.mark.unit
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yaml"
-EXPECTED_SERVICES = {"mysql", "postgres", "minio", "spark-master", "spark-worker", "airflow-init",
-                     "airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"}
+EXPECTED_SERVICES = {
+    "mysql",
+    "postgres",
+    "minio",
+    "spark-master",
+    "spark-worker",
+    "airflow-init",
+    "airflow-api-server",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+}
 
 
 # keys each service sets for itself, never in the shared x-radiostars-env block
@@ -30,8 +40,11 @@ def service_env(service: dict) -> dict:
 def runs_spark_driver(service: dict) -> bool:
     """A Spark driver runs in the service: a spark-submit / pyspark job, or the Airflow scheduler,
     whose LocalExecutor runs the tasks (SparkSubmitOperator's spark-submit, client mode) itself."""
-    command = " ".join(service.get("command") or []) if isinstance(service.get("command"), list) \
+    command = (
+        " ".join(service.get("command") or [])
+        if isinstance(service.get("command"), list)
         else str(service.get("command") or "")
+    )
     return any(word in command for word in ("spark-submit", "spark_jobs/", "pyspark", "airflow-scheduler"))
 
 
@@ -56,8 +69,14 @@ def test_container_environment_only_uses_known_keys(compose):
     assert set(env) - set(DEFAULTS) == set()
     # everything the application reads, except what only concerns local processes or is set per
     # service (a listen address, the driver's own host name), reaches containers
-    local_only = {"SPARK_MASTER_WEBUI_PORT", "SPARK_WORKER_WEBUI_PORT", "SPARK_WORKER_CORES",
-                  "SPARK_WORKER_MEMORY", "MINIO_CONSOLE_PORT"}
+    local_only = {
+        "SPARK_MASTER_WEBUI_PORT",
+        "SPARK_WORKER_WEBUI_PORT",
+        "SPARK_WORKER_CORES",
+        "SPARK_WORKER_MEMORY",
+        "MINIO_CONSOLE_PORT",
+        "AIRFLOW_SCHEDULER_HEALTH_PORT",
+    }
     assert set(DEFAULTS) - set(env) - local_only - PER_SERVICE == set()
     # one shared value would be right for at most one service
     assert set(env) & PER_SERVICE == set()
@@ -68,15 +87,18 @@ def test_container_environment_only_uses_known_keys(compose):
 def test_driver_host_is_the_drivers_own_host_not_the_masters(compose, tmp_path):
     # tasks run inside the scheduler only while the executor is LocalExecutor; another executor moves
     # the drivers to its workers, which then need their own SPARK_DRIVER_HOST
-    s = load_settings(environ={key: "x" for key in GENERATED_SECRETS}, env_file=tmp_path / "none")
+    s = load_settings(
+        environ={key: f"test-secret-{key.lower()}" for key in GENERATED_SECRETS}, env_file=tmp_path / "none"
+    )
     assert s.airflow_env()["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
     services = compose["services"]
     drivers = {name for name, service in services.items() if runs_spark_driver(service)}
     assert "airflow-scheduler" in drivers
     for name in drivers:
         env, hostname = service_env(services[name]), services[name].get("hostname", name)
-        assert env.get("SPARK_DRIVER_HOST") == hostname, \
+        assert env.get("SPARK_DRIVER_HOST") == hostname, (
             f"{name} runs a Spark driver: SPARK_DRIVER_HOST must be its own host name {hostname!r}"
+        )
         assert env["SPARK_DRIVER_HOST"] != env["SPARK_MASTER_HOST"]
         # listen on the container's own interfaces (the master's address is not one of them)
         assert env.get("SPARK_DRIVER_BIND_ADDRESS") in ("0.0.0.0", hostname), name
@@ -87,8 +109,8 @@ def test_driver_host_is_the_drivers_own_host_not_the_masters(compose, tmp_path):
 
 def test_compose_driver_conf_reaches_spark(compose, tmp_path):
     """What spark_conf makes of the scheduler container's keys (jars present as in the image)."""
-    from radiostars.spark import spark_conf
-    from radiostars.stack.jars import JARS
+    from radiostars.spark_engine.jars import JARS
+    from radiostars.spark_engine.session import spark_conf
 
     env = {**compose["x-radiostars-env"], **service_env(compose["services"]["airflow-scheduler"])}
     env = {k: str(v) for k, v in env.items() if "${" not in str(v)}  # interpolated keys keep the defaults
@@ -106,7 +128,9 @@ def test_images_pinned(compose):
         image = service.get("image")
         assert image, f"{name} has an image name (built images are tagged too)"
         assert ":" in image and not image.endswith(":latest"), f"{name}: {image} is not pinned"
-    assert compose["services"]["minio"]["image"] == "quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z"
+    from radiostars.versions import MINIO_RELEASE
+
+    assert compose["services"]["minio"]["image"] == f"quay.io/minio/minio:{MINIO_RELEASE}"
 
 
 def test_long_running_services_have_healthchecks(compose):
@@ -117,8 +141,10 @@ def test_long_running_services_have_healthchecks(compose):
 
 
 def test_airflow_and_spark_share_one_image(compose):
-    images = {compose["services"][n]["image"] for n in
-              ("spark-master", "spark-worker", "airflow-api-server", "airflow-scheduler")}
+    images = {
+        compose["services"][n]["image"]
+        for n in ("spark-master", "spark-worker", "airflow-api-server", "airflow-scheduler")
+    }
     assert len(images) == 1  # same Python and Spark on driver and executors
 
 
@@ -132,12 +158,39 @@ def test_named_volumes_declared(compose):
     assert used <= set(compose["volumes"])
 
 
-@pytest.mark.skipif(shutil.which("docker") is None or subprocess.run(
-    ["docker", "compose", "version"], capture_output=True).returncode != 0,
-    reason="the docker compose plugin is not installed on this machine")
+@pytest.mark.skipif(
+    shutil.which("docker") is None
+    or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0,
+    reason="the docker compose plugin is not installed on this machine",
+)
 def test_docker_compose_config_validates(tmp_path):
     env = tmp_path / ".env"
     env.write_text((PROJECT_ROOT / ".env.example").read_text())
-    result = subprocess.run(["docker", "compose", "--env-file", str(env), "-f", str(COMPOSE), "config", "-q"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["docker", "compose", "--env-file", str(env), "-f", str(COMPOSE), "config", "-q"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
+
+
+def test_secrets_are_required_and_ports_published_on_loopback_only(compose):
+    text = COMPOSE.read_text()
+    for key in GENERATED_SECRETS:
+        uses = re.findall(r"\$\{" + key + r"([^}]*)\}", text)
+        assert uses, f"{key} reaches the containers"
+        assert all(use.startswith(":?") for use in uses), f"{key} must be ${{{key}:?…}}: no default, required"
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+
+
+def test_spark_daemons_require_the_shared_secret_from_their_environment(compose):
+    """spark.authenticate in compose as in local mode: master and workers read the secret from the container's
+    environment (never interpolated into a command line); drivers take SPARK_AUTH_SECRET from the shared env."""
+    assert compose["x-radiostars-env"]["SPARK_AUTH_SECRET"].startswith("${SPARK_AUTH_SECRET:?")
+    for name in ("spark-master", "spark-worker"):
+        command = " ".join(compose["services"][name]["command"])
+        assert 'export _SPARK_AUTH_SECRET="$$SPARK_AUTH_SECRET"' in command, name
+        assert "SPARK_DAEMON_JAVA_OPTS=-Dspark.authenticate=true" in command, name
+        assert "${SPARK_AUTH_SECRET" not in command, name

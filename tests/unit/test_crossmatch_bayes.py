@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from radiostars.crossmatch.bayes import ln_bayes_factor, ln_bayes_factor_two, nway_probabilities, posterior_single, prior_from_density
+from radiostars.crossmatch.bayes import (
+    ln_bayes_factor,
+    ln_bayes_factor_two,
+    nway_probabilities,
+    posterior_single,
+    prior_from_density,
+)
 from radiostars.crossmatch.separation import ARCSEC_PER_RAD
 
 pytestmark = pytest.mark.unit

@@ -94,7 +94,14 @@ def test_curve_and_json():
     assert byc[c.p_any_cut]["n_selected"] == c.n_selected_at_cut
     d = c.to_dict()
     assert json.loads(json.dumps(d)) == d
-    assert set(d) == {"target_false_rate", "p_any_cut", "false_rate_at_cut", "n_selected_at_cut", "n_control_sources", "curve"}
+    assert set(d) == {
+        "target_false_rate",
+        "p_any_cut",
+        "false_rate_at_cut",
+        "n_selected_at_cut",
+        "n_control_sources",
+        "curve",
+    }
     assert isinstance(d["curve"], list) and all(type(pt["n_selected"]) is int for pt in d["curve"])
     # the grid cut equal to the calibrated one appears once
     assert len(calibrate_p_any_cut([], 5, 0.1).curve) == len(DEFAULT_CUT_GRID)
@@ -149,6 +156,7 @@ def test_control_p_any_per_source():
 
 # --- a field with no counterparts: the cut calibrated on one draw holds on an independent draw -----------
 
+
 def _uniform_patch(rng, n, ra0, dec0, half_deg):
     z = rng.uniform(np.sin(np.deg2rad(dec0 - half_deg)), np.sin(np.deg2rad(dec0 + half_deg)), n)
     return rng.uniform(ra0 - half_deg, ra0 + half_deg, n) % 360, np.rad2deg(np.arcsin(z))
@@ -156,8 +164,15 @@ def _uniform_patch(rng, n, ra0, dec0, half_deg):
 
 def _radio(rng, n, prefix):
     ra, dec = _uniform_patch(rng, n, 200.0, -30.0, 0.85)  # density annuli and 1' shifts stay inside the field
-    return pd.DataFrame(dict(radio_id=[f"{prefix}{i}" for i in range(n)], ra_deg=ra, dec_deg=dec,
-                             sigma_radio_arcsec=rng.uniform(0.5, 2.5, n), epoch_yr=2019.5))
+    return pd.DataFrame(
+        dict(
+            radio_id=[f"{prefix}{i}" for i in range(n)],
+            ra_deg=ra,
+            dec_deg=dec,
+            sigma_radio_arcsec=rng.uniform(0.5, 2.5, n),
+            epoch_yr=2019.5,
+        )
+    )
 
 
 def test_calibrated_cut_reproduces_target_rate_on_an_independent_random_field():
@@ -171,10 +186,20 @@ def test_calibrated_cut_reproduces_target_rate_on_an_independent_random_field():
     rng = np.random.default_rng(2024)
     params = CrossmatchParams(prior_completeness=0.2, healpix_order=5)
     ora, odec = _uniform_patch(rng, 40_000, 200.0, -30.0, 1.0)  # 1e4 per deg^2
-    opt = pd.DataFrame(dict(optical_id=np.arange(ora.size), ra_deg=ora, dec_deg=odec, ref_epoch_yr=2016.0,
-                            ra_error_mas=rng.uniform(0.05, 1.0, ora.size), dec_error_mas=rng.uniform(0.05, 1.0, ora.size),
-                            pmra_mas_yr=rng.normal(0, 5, ora.size), pmdec_mas_yr=rng.normal(0, 5, ora.size),
-                            pmra_error_mas_yr=0.05, pmdec_error_mas_yr=0.05))
+    opt = pd.DataFrame(
+        dict(
+            optical_id=np.arange(ora.size),
+            ra_deg=ora,
+            dec_deg=odec,
+            ref_epoch_yr=2016.0,
+            ra_error_mas=rng.uniform(0.05, 1.0, ora.size),
+            dec_error_mas=rng.uniform(0.05, 1.0, ora.size),
+            pmra_mas_yr=rng.normal(0, 5, ora.size),
+            pmdec_mas_yr=rng.normal(0, 5, ora.size),
+            pmra_error_mas_yr=0.05,
+            pmdec_error_mas_yr=0.05,
+        )
+    )
     ctl = control_radio_frame(_radio(rng, 1500, "r"), params.control_offsets())
     cal_pairs = crossmatch_partition(ctl, opt, params).pairs
     sci = _radio(rng, len(ctl), "s")

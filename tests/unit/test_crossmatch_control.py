@@ -1,9 +1,9 @@
 import json
 
+import astropy.units as u
 import numpy as np
 import pandas as pd
 import pytest
-import astropy.units as u
 from astropy.coordinates import SkyCoord
 from scipy.spatial import cKDTree
 
@@ -36,8 +36,16 @@ def test_offset_equals_astropy_directional_offset_by_including_poles():
 
 
 def test_control_frame_ids_and_shift():
-    radio = pd.DataFrame(dict(radio_id=["x", "y"], ra_deg=[0.0, 359.999], dec_deg=[0.0, -89.99], sigma_radio_arcsec=1.0,
-                              epoch_yr=2019.0, healpix=[1, 2]))
+    radio = pd.DataFrame(
+        dict(
+            radio_id=["x", "y"],
+            ra_deg=[0.0, 359.999],
+            dec_deg=[0.0, -89.99],
+            sigma_radio_arcsec=1.0,
+            epoch_yr=2019.0,
+            healpix=[1, 2],
+        )
+    )
     params = CrossmatchParams()
     ctl = control_radio_frame(radio, params.control_offsets())
     assert len(ctl) == 2 * 8 and "healpix" not in ctl.columns
@@ -75,18 +83,42 @@ def test_control_false_match_rate_agrees_with_analytic_chance():
     """Uniform random field, nothing real: control FAR == Σ p_chance expectation within Poisson error."""
     rng = np.random.default_rng(11)
     R = 8.0
-    params = CrossmatchParams(radius_arcsec=R, r_min_arcsec=R, n_sigma=1.0, sigma_sys_arcsec=0.0, healpix_order=5,
-                              density_inner_arcsec=30.0, density_outer_arcsec=180.0, margin_arcsec=180.0)
+    params = CrossmatchParams(
+        radius_arcsec=R,
+        r_min_arcsec=R,
+        n_sigma=1.0,
+        sigma_sys_arcsec=0.0,
+        healpix_order=5,
+        density_inner_arcsec=30.0,
+        density_outer_arcsec=180.0,
+        margin_arcsec=180.0,
+    )
     ora, odec = _uniform_patch(rng, 40_000, 200.0, -30.0, 1.0)  # 1e4 per deg^2 (~7.7e-4 arcsec^-2)
     rra, rdec = _uniform_patch(rng, 1200, 200.0, -30.0, 0.85)  # annuli + 1' shifts stay inside the field
-    radio = pd.DataFrame(dict(radio_id=np.arange(rra.size), ra_deg=rra, dec_deg=rdec, sigma_radio_arcsec=1.0, epoch_yr=2019.5))
-    opt = pd.DataFrame(dict(optical_id=np.arange(ora.size), ra_deg=ora, dec_deg=odec, ref_epoch_yr=2016.0,
-                            ra_error_mas=0.2, dec_error_mas=0.2, pmra_mas_yr=np.nan, pmdec_mas_yr=np.nan))
+    radio = pd.DataFrame(
+        dict(radio_id=np.arange(rra.size), ra_deg=rra, dec_deg=rdec, sigma_radio_arcsec=1.0, epoch_yr=2019.5)
+    )
+    opt = pd.DataFrame(
+        dict(
+            optical_id=np.arange(ora.size),
+            ra_deg=ora,
+            dec_deg=odec,
+            ref_epoch_yr=2016.0,
+            ra_error_mas=0.2,
+            dec_error_mas=0.2,
+            pmra_mas_yr=np.nan,
+            pmdec_mas_yr=np.nan,
+        )
+    )
     offsets = params.control_offsets()
     ctl = control_radio_frame(radio, offsets)
     res = crossmatch_partition(ctl, opt, params)
-    summary = false_match_rate(res.pairs, n_radio=len(radio), n_offsets=len(offsets),
-                               expected_count_per_source=res.radio["expected_chance"].to_numpy())
+    summary = false_match_rate(
+        res.pairs,
+        n_radio=len(radio),
+        n_offsets=len(offsets),
+        expected_count_per_source=res.radio["expected_chance"].to_numpy(),
+    )
     assert summary.n_control_pairs > 300  # a meaningful count
     assert abs(summary.far_pairs - summary.expected_pairs) < 3 * summary.far_pairs_err
     assert abs(summary.far_sources - summary.expected_sources) < 3 * summary.far_sources_err
@@ -125,11 +157,26 @@ def test_sparse_catalogue_gets_a_pixel_density_not_zero():
     n_opt = 400  # ~ 3 deg⁻² over a 12°×12° patch
     ra = rng.uniform(40, 52, n_opt)
     dec = rng.uniform(-6, 6, n_opt)
-    optical = pd.DataFrame({"optical_id": np.arange(n_opt, dtype=np.int64), "ra_deg": ra, "dec_deg": dec,
-                            "ref_epoch_yr": 1991.25, "ra_error_mas": 1.0, "dec_error_mas": 1.0})
+    optical = pd.DataFrame(
+        {
+            "optical_id": np.arange(n_opt, dtype=np.int64),
+            "ra_deg": ra,
+            "dec_deg": dec,
+            "ref_epoch_yr": 1991.25,
+            "ra_error_mas": 1.0,
+            "dec_error_mas": 1.0,
+        }
+    )
     pixel = int(home_pixel(ra[:1], dec[:1], params.healpix_order)[0])
-    radio = pd.DataFrame({"radio_id": ["a", "b"], "ra_deg": [ra[0] + 1e-4, ra[0] + 0.01], "dec_deg": [dec[0], dec[0]],
-                          "sigma_radio_arcsec": [1.0, 1.0], "epoch_yr": [2020.0, 2020.0]})
+    radio = pd.DataFrame(
+        {
+            "radio_id": ["a", "b"],
+            "ra_deg": [ra[0] + 1e-4, ra[0] + 0.01],
+            "dec_deg": [dec[0], dec[0]],
+            "sigma_radio_arcsec": [1.0, 1.0],
+            "epoch_yr": [2020.0, 2020.0],
+        }
+    )
     result = crossmatch_partition(radio, optical, params, partition_pixel=pixel)
     n_home = int(np.count_nonzero(home_pixel(ra, dec, params.healpix_order) == pixel))
     assert (result.radio["n_annulus"] < 10).all()
@@ -146,11 +193,19 @@ def test_partition_without_home_radio_rows_and_a_prepared_optical_is_empty_not_a
     from radiostars.crossmatch import CrossmatchParams, crossmatch_partition
     from radiostars.crossmatch.match import prepare_optical
 
-    optical = pd.DataFrame({"optical_id": np.arange(3, dtype=np.int64), "ra_deg": [10.0, 10.001, 10.002],
-                            "dec_deg": [0.0, 0.0, 0.0], "ref_epoch_yr": 2016.0, "ra_error_mas": 1.0,
-                            "dec_error_mas": 1.0})
-    radio = pd.DataFrame({"radio_id": ["a"], "ra_deg": [10.0], "dec_deg": [0.0], "sigma_radio_arcsec": [1.0],
-                          "epoch_yr": [2020.0]})
+    optical = pd.DataFrame(
+        {
+            "optical_id": np.arange(3, dtype=np.int64),
+            "ra_deg": [10.0, 10.001, 10.002],
+            "dec_deg": [0.0, 0.0, 0.0],
+            "ref_epoch_yr": 2016.0,
+            "ra_error_mas": 1.0,
+            "dec_error_mas": 1.0,
+        }
+    )
+    radio = pd.DataFrame(
+        {"radio_id": ["a"], "ra_deg": [10.0], "dec_deg": [0.0], "sigma_radio_arcsec": [1.0], "epoch_yr": [2020.0]}
+    )
     prepared = prepare_optical(optical, 2020.0, 2020.0, "gaia_dr3")
     result = crossmatch_partition(radio, prepared, CrossmatchParams(), partition_pixel=0)  # "a" is not homed in pixel 0
     assert result.pairs.empty and result.radio.empty
@@ -189,8 +244,9 @@ def test_keyed_density_subsample_does_not_depend_on_optical_row_order():
     assert f1 == f0
     assert np.array_equal(n1, n0) and np.array_equal(rho1, rho0)
     # the set-up is sensitive: with the row index as key the same shuffle changes the counts
-    assert not np.array_equal(local_density(rxyz, oxyz, 30, 180, seed=7)[0],
-                              local_density(rxyz, oxyz[perm], 30, 180, seed=7)[0])
+    assert not np.array_equal(
+        local_density(rxyz, oxyz, 30, 180, seed=7)[0], local_density(rxyz, oxyz[perm], 30, 180, seed=7)[0]
+    )
 
 
 def test_keyed_density_subsample_ignores_rows_outside_every_annulus():
@@ -215,17 +271,20 @@ def test_keyed_density_subsample_ignores_rows_outside_every_annulus():
     assert f1 == f0  # the pilot counts only within the outer radius
     assert np.array_equal(n1, n0) and np.array_equal(rho1, rho0)
     # sensitive set-up: without keys (row index) the interleaved far rows shift the near rows' fate
-    assert not np.array_equal(local_density(rxyz, oxyz, 30, 180, seed=3)[0],
-                              local_density(rxyz, all_xyz, 30, 180, seed=3)[0])
+    assert not np.array_equal(
+        local_density(rxyz, oxyz, 30, 180, seed=3)[0], local_density(rxyz, all_xyz, 30, 180, seed=3)[0]
+    )
 
 
 @pytest.mark.parametrize("kind", ["consecutive", "gaia_like", "near_2_62"])
 def test_unit_hash_keeps_the_requested_fraction(kind):
     n = 100_000
     j = np.arange(n, dtype=np.int64)
-    keys = {"consecutive": j,
-            "gaia_like": (j // 100) * 2**35 + 4_000_000_000_000 + j % 100,  # HEALPix-12 index · 2³⁵ + running no.
-            "near_2_62": 2**62 - n // 2 + j}[kind]
+    keys = {
+        "consecutive": j,
+        "gaia_like": (j // 100) * 2**35 + 4_000_000_000_000 + j % 100,  # HEALPix-12 index · 2³⁵ + running no.
+        "near_2_62": 2**62 - n // 2 + j,
+    }[kind]
     u0, u1 = unit_hash(keys, 0), unit_hash(keys, 1)
     assert u0.dtype == np.float64 and u0.min() >= 0.0 and u0.max() < 1.0
     for f in (0.003, 0.05, 0.31, 0.5, 0.9):
@@ -262,8 +321,9 @@ def test_keyed_density_near_2_62_matches_the_reference_subsample():
     assert f < 0.5
     keep = np.array([_splitmix_unit_reference(int(k), 9) < f for k in keys])
     t = cKDTree(oxyz[keep])
-    expected = (t.query_ball_point(rxyz, chord_from_arcsec(180.0), return_length=True)
-                - t.query_ball_point(rxyz, chord_from_arcsec(30.0), return_length=True))
+    expected = t.query_ball_point(rxyz, chord_from_arcsec(180.0), return_length=True) - t.query_ball_point(
+        rxyz, chord_from_arcsec(30.0), return_length=True
+    )
     assert np.array_equal(n, expected)
     assert np.allclose(rho, n / (f * annulus_area_arcsec2(30, 180)), rtol=1e-15)
 
@@ -275,10 +335,19 @@ def test_partition_density_is_the_same_for_shuffled_optical_rows():
     n_opt = 24_000
     ora, odec = _uniform_patch(rng, n_opt, 120.0, 20.0, 0.2)  # 1.5e5 deg⁻²: subsampled annuli
     rra, rdec = _uniform_patch(rng, 40, 120.0, 20.0, 0.1)
-    optical = pd.DataFrame({"optical_id": 5 * 10**18 + np.arange(n_opt, dtype=np.int64) * 4_099, "ra_deg": ora,
-                            "dec_deg": odec, "ref_epoch_yr": 2016.0, "ra_error_mas": 0.2, "dec_error_mas": 0.2})
-    radio = pd.DataFrame({"radio_id": np.arange(rra.size), "ra_deg": rra, "dec_deg": rdec, "sigma_radio_arcsec": 1.0,
-                          "epoch_yr": 2019.5})
+    optical = pd.DataFrame(
+        {
+            "optical_id": 5 * 10**18 + np.arange(n_opt, dtype=np.int64) * 4_099,
+            "ra_deg": ora,
+            "dec_deg": odec,
+            "ref_epoch_yr": 2016.0,
+            "ra_error_mas": 0.2,
+            "dec_error_mas": 0.2,
+        }
+    )
+    radio = pd.DataFrame(
+        {"radio_id": np.arange(rra.size), "ra_deg": rra, "dec_deg": rdec, "sigma_radio_arcsec": 1.0, "epoch_yr": 2019.5}
+    )
     a = crossmatch_partition(radio, optical, params, density_seed=4).radio
     b = crossmatch_partition(radio, optical.sample(frac=1.0, random_state=1), params, density_seed=4).radio
     assert (a["density_fraction"] < 0.5).all()

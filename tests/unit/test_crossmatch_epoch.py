@@ -1,18 +1,18 @@
 import warnings
 
+import astropy.units as u
 import numpy as np
 import pytest
-import astropy.units as u
 from astropy.coordinates import Distance, SkyCoord
 from astropy.time import Time
 
 from radiostars.crossmatch.epoch import (
-    reach_bound_arcsec,
     circular_sigma,
     jyear_to_mjd,
     mjd_to_jyear,
     propagate_radec,
     propagate_sigma_mas,
+    reach_bound_arcsec,
     track_bounds,
 )
 from radiostars.crossmatch.separation import separation_arcsec
@@ -29,9 +29,12 @@ def _astropy(ra, dec, pmra, pmdec, plx, t1, t2, rv=None):
     if rv is not None:
         kw["radial_velocity"] = np.asarray(rv) * u.km / u.s
     c = SkyCoord(
-        ra=np.asarray(ra) * u.deg, dec=np.asarray(dec) * u.deg,
-        pm_ra_cosdec=np.asarray(pmra) * u.mas / u.yr, pm_dec=np.asarray(pmdec) * u.mas / u.yr,
-        obstime=Time(t1, format="jyear", scale="tdb"), **kw,
+        ra=np.asarray(ra) * u.deg,
+        dec=np.asarray(dec) * u.deg,
+        pm_ra_cosdec=np.asarray(pmra) * u.mas / u.yr,
+        pm_dec=np.asarray(pmdec) * u.mas / u.yr,
+        obstime=Time(t1, format="jyear", scale="tdb"),
+        **kw,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ERFA "distance overridden" for parallax-less rows
@@ -156,7 +159,15 @@ def test_reach_bound_covers_the_rigorous_reach_without_radial_velocity():
     ],
 )
 def test_validation(kwargs, name):
-    args = dict(ra_deg=1.0, dec_deg=2.0, pmra_mas_yr=1.0, pmdec_mas_yr=1.0, parallax_mas=1.0, ref_epoch_yr=2016.0, target_epoch_yr=2020.0)
+    args = dict(
+        ra_deg=1.0,
+        dec_deg=2.0,
+        pmra_mas_yr=1.0,
+        pmdec_mas_yr=1.0,
+        parallax_mas=1.0,
+        ref_epoch_yr=2016.0,
+        target_epoch_yr=2020.0,
+    )
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
         propagate_radec(**args)

@@ -12,7 +12,10 @@ def test_defaults_valid_and_serialisable():
     d = p.to_dict()
     assert json.loads(json.dumps(d)) == d
     assert d["radius_arcsec"] == 10.0 and d["healpix_order"] == 6
-    assert d["target_false_rate"] == 0.01 and CrossmatchParams(target_false_rate=0.05).to_dict()["target_false_rate"] == 0.05
+    assert (
+        d["target_false_rate"] == 0.01
+        and CrossmatchParams(target_false_rate=0.05).to_dict()["target_false_rate"] == 0.05
+    )
     assert len(p.control_offsets()) == 8 and p.control_offsets()[0] == (60.0, 0.0)
 
 

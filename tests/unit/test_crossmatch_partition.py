@@ -1,6 +1,6 @@
+import astropy.units as u
 import numpy as np
 import pytest
-import astropy.units as u
 from astropy_healpix import HEALPix
 
 from radiostars.crossmatch.control import offset_radec

@@ -1,9 +1,15 @@
+import astropy.units as u
 import numpy as np
 import pytest
-import astropy.units as u
 from astropy.coordinates import SkyCoord
 
-from radiostars.crossmatch.separation import arcsec_from_chord, chord_from_arcsec, radec_to_xyz, separation_arcsec, xyz_to_radec
+from radiostars.crossmatch.separation import (
+    arcsec_from_chord,
+    chord_from_arcsec,
+    radec_to_xyz,
+    separation_arcsec,
+    xyz_to_radec,
+)
 
 pytestmark = pytest.mark.unit
 

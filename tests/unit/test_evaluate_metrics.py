@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from radiostars.evaluate import metrics as M
+from tests.dbt_unit_cases import dbt_unit_test
 
 pytestmark = pytest.mark.unit
 
@@ -42,22 +43,31 @@ def test_poisson_rate():
 DBT = M.PROJECT_ROOT / "dbt_project"
 
 
-def _sql_hand_cases() -> list[tuple]:
-    """The hand cases of dbt_project/tests/assert_reliability_class_hand_cases.sql (one source for
-    both implementations): (label, p_any, p_i, p_chance, n_candidates, near, cut, expected)."""
-    import re
-
-    text = (DBT / "tests" / "assert_reliability_class_hand_cases.sql").read_text()
+def _dbt_hand_cases() -> list[tuple]:
+    """The hand cases of the dbt unit test ``reliability_class_hand_cases`` (radio_star_candidates.yml: one
+    source of cases for both implementations): (label, p_any, p_i, p_chance, n_candidates, near, cut, expected);
+    near is None when the run has no known-objects snapshot."""
+    test = dbt_unit_test("reliability_class_hand_cases")
+    runs = {r["run_id"]: r for r in test["given"]["ref('stg_crossmatch_runs')"]}
+    near = {(n["run_id"], n["radio_source_name"]) for n in test["given"]["ref('int_known_object_proximity')"]}
+    expected = {(e["run_id"], e["radio_source_name"]): e["reliability_class"] for e in test["expect"]}
     rows = []
-    for label, fields in re.findall(r"^\s*\('([^']*)',\s*(.*?)\),?\s*$", text, re.M):
-        values = []
-        for f in (x.strip() for x in fields.split(",")):
-            f = f.replace("::float8", "")
-            values.append({"null": None, "true": True, "false": False}.get(f, f.strip("'") if f.startswith("'")
-                                                                            else f))
-        p_any, p_i, p_chance, n_cand, near, cut, expected = values
+    for c in test["given"]["ref('int_candidates_physics')"]:
+        run, key = runs[c["run_id"]], (c["run_id"], c["radio_source_name"])
+        is_near = (key in near) if run["known_objects_source"] != "none" else None
         num = lambda v: None if v is None else float(v)  # noqa: E731
-        rows.append((label, num(p_any), num(p_i), float(p_chance), int(n_cand), near, num(cut), expected))
+        rows.append(
+            (
+                c["optical_name"],
+                num(c["p_any"]),
+                num(c["p_i"]),
+                float(c["p_chance"]),
+                int(c["n_candidates"]),
+                is_near,
+                num(run["p_any_cut"]),
+                expected[key],
+            )
+        )
     return rows
 
 
@@ -79,29 +89,44 @@ def test_reliability_class_thresholds_are_the_dbt_vars():
 
 
 def test_reliability_class_on_the_dbt_hand_cases():
-    cases = _sql_hand_cases()
+    cases = _dbt_hand_cases()
     assert len(cases) >= 15 and {c[-1] for c in cases} == {"A", "B", "C"}
     _, p_any, p_i, p_chance, n_cand, near, cut, expected = zip(*cases)
     got = M.reliability_class(p_chance, p_any, p_i, n_candidates=n_cand, near_known_nonstellar=near, p_any_cut=cut)
     assert dict(zip((c[0] for c in cases), got)) == dict(zip((c[0] for c in cases), expected))
     for case in cases:  # one at a time, scalars: the same answers
         label, pa_, pi_, pc, nc, nr, ct, exp = case
-        assert M.reliability_class([pc], [pa_], [pi_], n_candidates=[nc], near_known_nonstellar=[nr],
-                                   p_any_cut=ct)[0] == exp, label
+        assert (
+            M.reliability_class([pc], [pa_], [pi_], n_candidates=[nc], near_known_nonstellar=[nr], p_any_cut=ct)[0]
+            == exp
+        ), label
 
 
 def test_reliability_class_without_flags_or_bayes_columns():
-    rule = M.ClassRule(class_a_p_any=0.9, class_a_p_i=0.9, class_b_p_i=0.5, p_any_cut_uncalibrated=0.5,
-                       class_a_p_chance=0.001, class_b_p_chance=0.01, near_known_arcsec=10.0,
-                       nonstellar_types=("AGN",))
+    rule = M.ClassRule(
+        class_a_p_any=0.9,
+        class_a_p_i=0.9,
+        class_b_p_i=0.5,
+        p_any_cut_uncalibrated=0.5,
+        class_a_p_chance=0.001,
+        class_b_p_chance=0.01,
+        near_known_arcsec=10.0,
+        nonstellar_types=("AGN",),
+    )
     # no known-objects snapshot (flag unknown for all) → never A; no n_candidates → no p_chance-path A
     got = M.reliability_class([0.0005, 0.005, 0.5, np.nan], rule=rule)
     assert list(got) == ["B", "B", "C", "C"]
     got = M.reliability_class([0.0005, 0.0005], n_candidates=[1, 1], near_known_nonstellar=[False, True], rule=rule)
     assert list(got) == ["A", "C"]
     # NaN p_any counts as missing (p_chance path), a per-row cut, NaN cut → the uncalibrated cut 0.5
-    got = M.reliability_class([0.5, 0.5, 0.5], [np.nan, 0.95, 0.6], [0.95, 0.95, 0.6],
-                              near_known_nonstellar=[False, False, False], p_any_cut=[0.8, 0.96, np.nan], rule=rule)
+    got = M.reliability_class(
+        [0.5, 0.5, 0.5],
+        [np.nan, 0.95, 0.6],
+        [0.95, 0.95, 0.6],
+        near_known_nonstellar=[False, False, False],
+        p_any_cut=[0.8, 0.96, np.nan],
+        rule=rule,
+    )
     assert list(got) == ["C", "C", "B"]
     with pytest.raises(ValueError, match="near_known_nonstellar: 1 values for 2"):
         M.reliability_class([0.1, 0.2], near_known_nonstellar=[True], rule=rule)
@@ -109,8 +134,9 @@ def test_reliability_class_without_flags_or_bayes_columns():
 
 def test_near_known_nonstellar_flag_within_the_radius_and_types():
     rule = M.class_rule()
-    known = pd.DataFrame({"ra_deg": [10.0, 10.0, 359.9990], "dec_deg": [0.0025, -0.003, 0.0],
-                          "object_type": ["AGN", "Star", "PN"]})
+    known = pd.DataFrame(
+        {"ra_deg": [10.0, 10.0, 359.9990], "dec_deg": [0.0025, -0.003, 0.0], "object_type": ["AGN", "Star", "PN"]}
+    )
     ra = np.array([10.0, 10.0, 0.0015, 50.0])
     dec = np.array([0.0, -0.003, 0.0, 0.0])
     # 9″ from an AGN → near; on a Star only → not; across RA 0/360, 9″ from a PN → near; far → not
@@ -143,8 +169,13 @@ def test_rate_by_group_lists_every_label():
 
 
 def test_far_calibration_numbers_and_tolerance():
-    metrics = {"far_analytic": 0.1, "far_control": 0.12, "far_control_err": 0.01, "p_chance_sum": 5.0,
-               "control": {"pairs": 96}}
+    metrics = {
+        "far_analytic": 0.1,
+        "far_control": 0.12,
+        "far_control_err": 0.01,
+        "p_chance_sum": 5.0,
+        "control": {"pairs": 96},
+    }
     far = M.far_calibration(metrics, n_radio=100, n_false_pairs=9, n_false_best=4)
     assert far["analytic"]["err"] == pytest.approx(math.sqrt(10) / 100)
     assert far["truth_pairs"] == {"value": 0.09, "err": pytest.approx(0.03), "count": 9}
@@ -153,7 +184,7 @@ def test_far_calibration_numbers_and_tolerance():
     assert far["analytic_vs_control"]["ratio"] == pytest.approx(0.1 / 0.12)
     assert far["analytic_vs_control"]["within_tolerance"] is True  # 1/1.2 − 1 = −16.7 %
     assert far["control"]["pairs"] == 96
-    pull = (0.1 - 0.12) / math.sqrt((math.sqrt(10) / 100) ** 2 + 0.01 ** 2)
+    pull = (0.1 - 0.12) / math.sqrt((math.sqrt(10) / 100) ** 2 + 0.01**2)
     assert far["analytic_vs_control"]["pull_sigma"] == pytest.approx(pull)
     worse = M.far_calibration({**metrics, "far_control": 0.13}, 100, 9, 4)
     assert worse["analytic_vs_control"]["within_tolerance"] is False  # −23 %
@@ -175,8 +206,9 @@ def test_expected_and_observed_chance_cdf():
 
 
 def test_source_density_own_then_pixel_then_overall():
-    pairs = pd.DataFrame({"radio_source_name": ["A", "A", "C"], "healpix": [5, 5, 7],
-                          "local_density_per_arcsec2": [1e-3, 1e-3, 3e-3]})
+    pairs = pd.DataFrame(
+        {"radio_source_name": ["A", "A", "C"], "healpix": [5, 5, 7], "local_density_per_arcsec2": [1e-3, 1e-3, 3e-3]}
+    )
     got = M.source_density(pd.Series(["A", "B", "C", "D"]), [5, 5, 7, 9], pairs)
     assert got == pytest.approx([1e-3, 1e-3, 3e-3, 1e-3])  # D: median of the pairs' values [1,1,3]e-3
 
@@ -209,14 +241,25 @@ def test_cut_at_completeness_picks_strictest_cut():
 
 def test_compare_at_equal_completeness_on_a_hand_made_truth_table():
     # 4 injected stars (T1..T4) and 3 false best candidates; columns: p_any, p_chance, true?
-    table = pd.DataFrame([("T1", 0.99, 0.004, True), ("T2", 0.95, 0.0005, True), ("T3", 0.60, 0.02, True),
-                          ("T4", 0.40, 0.03, True), ("F1", 0.30, 0.0001, False), ("F2", 0.50, 0.05, False),
-                          ("F3", 0.98, 0.2, False)], columns=["name", "p_any", "p_chance", "true"])
-    t = M.compare_at_equal_completeness(table["p_any"], table["p_chance"], table["true"], 4,
-                                        [0.25, 0.5, 0.75, 1.0, 1.25])
+    table = pd.DataFrame(
+        [
+            ("T1", 0.99, 0.004, True),
+            ("T2", 0.95, 0.0005, True),
+            ("T3", 0.60, 0.02, True),
+            ("T4", 0.40, 0.03, True),
+            ("F1", 0.30, 0.0001, False),
+            ("F2", 0.50, 0.05, False),
+            ("F3", 0.98, 0.2, False),
+        ],
+        columns=["name", "p_any", "p_chance", "true"],
+    )
+    t = M.compare_at_equal_completeness(
+        table["p_any"], table["p_chance"], table["true"], 4, [0.25, 0.5, 0.75, 1.0, 1.25]
+    )
     # 1 star: p_any ≥ 0.99 keeps T1 alone; p_chance ≤ 0.0005 needs F1 too
-    assert t.loc[0, ["p_any_threshold", "p_any_reliability", "p_chance_threshold", "p_chance_reliability"]
-                 ].tolist() == [0.99, 1.0, 0.0005, 0.5]
+    assert t.loc[
+        0, ["p_any_threshold", "p_any_reliability", "p_chance_threshold", "p_chance_reliability"]
+    ].tolist() == [0.99, 1.0, 0.0005, 0.5]
     # 2 stars: {T1, F3, T2} vs {F1, T2, T1}; 3 stars: + T3 on both sides
     assert t["p_any_reliability"].tolist()[1:3] == pytest.approx([2 / 3, 3 / 4])
     assert t["p_chance_reliability"].tolist()[1:3] == pytest.approx([2 / 3, 3 / 4])
@@ -245,7 +288,9 @@ def test_p_i_calibration_of_a_calibrated_and_an_overconfident_score():
     assert t["mean_predicted"].tolist() == pytest.approx(t["value"].tolist())
     # the same truth scored at 0.99 / 0.01: observed 0.8 / 0.2 — overconfident, off the diagonal
     t = M.calibration_curve([0.99] * 10 + [0.01] * 10, true, [0, 0.5, 1.0])
-    assert t["value"].tolist() == pytest.approx([0.2, 0.8]) and t["mean_predicted"].tolist() == pytest.approx([0.01, 0.99])
+    assert t["value"].tolist() == pytest.approx([0.2, 0.8]) and t["mean_predicted"].tolist() == pytest.approx(
+        [0.01, 0.99]
+    )
     assert all(lo <= v <= hi for v, lo, hi in zip(t["value"], t["lo"], t["hi"]))
 
 

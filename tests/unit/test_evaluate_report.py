@@ -1,5 +1,5 @@
 """The whole evaluation on a tiny, fully known run built with the real cross-match library
-(radiostars.evaluate.fixtures), no services: known completeness, epoch effect, outputs, CLI errors."""
+(tests/evaluate_fixtures.py), no services: known completeness, epoch effect, outputs, CLI errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 
 from radiostars.evaluate import cli
 from radiostars.evaluate.epoch_effect import params_from_metrics
-from radiostars.evaluate.fixtures import EXPECTED, HPM_HIP, build_tiny_run
 from radiostars.evaluate.report import PLOT_FILES, evaluate_run, headline, write_outputs
+from tests.evaluate_fixtures import EXPECTED, HPM_HIP, build_tiny_run
 
 pytestmark = pytest.mark.unit
 
@@ -68,18 +68,33 @@ def test_params_from_metrics_round_trip(tiny):
 
 def test_targets_and_findings_explain_the_miss(tiny):
     _, _, ev = tiny
-    t = ev.summary["targets"]
-    assert t["completeness"]["met"] is False and t["completeness"]["value"] == pytest.approx(5 / 6)
+    t, h = ev.summary["targets"], ev.summary["headline"]
+    assert ev.summary["completeness"]["best"]["value"] == pytest.approx(5 / 6)
+    assert t["completeness_at_default_cut"]["value"] == h["completeness_at_default_cut"]
+    assert t["completeness_at_default_cut"]["met"] is (h["completeness_at_default_cut"] >= 0.8)
+    assert t["epoch_effect"]["met"] is True
     assert any("have no pair carrying their id" in f for f in ev.summary["findings"])
+    # a missed completeness is explained by how much and why: the three kinds of miss add up to the misses
+    bd = ev.summary["headline_detail"]["physics"]["breakdown"]
+    com = ev.summary["headline_detail"]["physics"]["completeness"]
+    assert bd["star_not_a_candidate"] + bd["below_cut"] + bd["selected_best_is_other_star"] == com["n"] - com["k"]
+    assert bd["star_not_a_candidate"] >= 1  # GSTAR04, 20″ from its star
+    if not t["completeness_at_default_cut"]["met"]:
+        assert any(
+            f.startswith("Completeness at the default cut") and "points under 80%" in f for f in ev.summary["findings"]
+        )
     assert ev.summary["completeness"]["best_id_float64_rounded"] == 0
-    assert "completeness" in headline(ev.summary)
+    text = headline(ev.summary)
+    assert "completeness_at_default_cut_position_only" in text and "position_only:" in text
 
 
 def test_bayes_and_luminosity_sections(tiny):
     _, _, ev = tiny
     b = ev.summary["bayes"]
     assert [c["p_any_cut"] for c in b["comparisons"] if not c["calibrated"]] == [0.5, 0.8, 0.9, 0.99]
-    assert [c["p_any_cut"] for c in b["comparisons"] if c["calibrated"]] == [ev.summary["bayes"]["calibration"]["p_any_cut"]]
+    assert [c["p_any_cut"] for c in b["comparisons"] if c["calibrated"]] == [
+        ev.summary["bayes"]["calibration"]["p_any_cut"]
+    ]
     assert sum(row["n"] for row in b["p_i_calibration_joint"]) == len(ev.frames["pairs"])
     lum = ev.summary["luminosity"]
     assert lum["n_with_distance"] >= EXPECTED["recovered_best"]  # every fixture star has ϖ/σ > 5
@@ -118,8 +133,14 @@ def test_classes_follow_the_warehouse_rule(tiny):
     assert not bool(best.loc["GSTAR01", "near_known_nonstellar"])
     from radiostars.evaluate import metrics as M
 
-    again = M.reliability_class(best["p_chance"], best["p_any"], best["p_i"], n_candidates=best["n_candidates"],
-                                near_known_nonstellar=best["near_known_nonstellar"], p_any_cut=inputs["p_any_cut"])
+    again = M.reliability_class(
+        best["p_chance"],
+        best["p_any"],
+        best["p_i"],
+        n_candidates=best["n_candidates"],
+        near_known_nonstellar=best["near_known_nonstellar"],
+        p_any_cut=inputs["p_any_cut"],
+    )
     assert list(again) == list(best["class"])
     assert set(ev.summary["reliability"]["class_definition"]) == {"A", "B", "C"}
 
@@ -130,12 +151,20 @@ def test_a_run_without_calibration_or_known_objects(tiny):
     run, truth, _ = tiny
     old = copy.copy(run)
     old.metrics = {k: v for k, v in run.metrics.items() if k != "calibration"}
+    old.metrics["posterior"] = {
+        k: v for k, v in run.metrics["posterior"].items() if k not in ("calibration", "calibration_position_only")
+    }
     old.known_objects = None
     ev = evaluate_run(old, truth)
     assert ev.summary["bayes"]["at_calibrated_cut"] is None and ev.summary["bayes"]["calibration"] is None
     assert ev.summary["reliability"]["class_inputs"]["p_any_cut"] == 0.5
     assert ev.summary["reliability"]["by_class"]["A"]["n"] == 0  # known objects unknown: never A
-    assert any("no p_any calibration" in f for f in ev.summary["findings"])
+    # the headline's documented fallback: p_any >= target_reliability, no estimate to pull, said in the findings
+    h = ev.summary["headline"]
+    assert h["default_cut"] == run.metrics["params"]["target_reliability"]
+    assert h["reliability_estimated_at_default_cut"] is None and h["reliability_estimate_pull"] is None
+    assert ev.summary["targets"]["reliability_estimate_pull"]["met"] is False
+    assert any("has no calibration" in f and "documented fallback" in f for f in ev.summary["findings"])
 
 
 def test_write_outputs(tiny, tmp_path):
@@ -147,8 +176,15 @@ def test_write_outputs(tiny, tmp_path):
     assert summary["completeness"]["best"]["k"] == EXPECTED["recovered_best"]
     assert sorted(summary["plots"]) == sorted(PLOT_FILES.values())
     md = (folder / "report.md").read_text()
-    for heading in ("## Targets", "## Completeness", "## Reliability", "## False-match rate", "## Epoch effect",
-                    "## Bayesian selection", "## Luminosity"):
+    for heading in (
+        "## Headline",
+        "## Completeness",
+        "## Reliability",
+        "## False-match rate",
+        "## Epoch effect",
+        "## Bayesian selection",
+        "## Luminosity",
+    ):
         assert heading in md
     assert "**Calibrated cut**" in md and "Reliability at equal completeness" in md
     assert summary["bayes"]["at_calibrated_cut"]["p_any_cut"] == ev.summary["bayes"]["at_calibrated_cut"]["p_any_cut"]
@@ -174,12 +210,15 @@ def _with_hipparcos_twin(run, source: str = "GSTAR00", hip: int = 99_001):
     pairs.loc[mine, "rank"] += 1
     pairs.loc[mine, "n_candidates"] += 1
     twin["rank"], twin["n_candidates"] = 1, int(pairs.loc[mine, "n_candidates"].iloc[0])
+    if "is_star_primary" in pairs.columns:  # a merged star of the joint posterior: the twin carries its evidence
+        pairs.loc[mine & (pairs["optical_id"] == star["optical_id"]), "is_star_primary"] = False
+        twin["is_star_primary"] = True
     pairs = pd.concat([pairs, twin.to_frame().T.astype(pairs.dtypes.to_dict())], ignore_index=True)
     twin_run.pairs = pairs
-    twin_run.best = pairs[pairs["rank"] == 1].reset_index(drop=True)
+    best = (pairs["star_rank"] == 1) & pairs["is_star_primary"] if "star_rank" in pairs.columns else pairs["rank"] == 1
+    twin_run.best = pairs[best].reset_index(drop=True)
     gaia = run.optical[(run.optical["catalogue"] == "gaia_dr3") & (run.optical["optical_id"] == star["optical_id"])]
-    hip_row = gaia.assign(catalogue="hipparcos2", optical_id=np.int64(hip), ref_epoch_yr=1991.25,
-                          mag=gaia["mag"] + 0.3)
+    hip_row = gaia.assign(catalogue="hipparcos2", optical_id=np.int64(hip), ref_epoch_yr=1991.25, mag=gaia["mag"] + 0.3)
     twin_run.optical = pd.concat([run.optical, hip_row], ignore_index=True)
     return twin_run
 
@@ -193,15 +232,17 @@ def test_star_level_counts_the_same_stars_other_entry(tiny):
     assert (c["best"]["k"], c["best"]["n"]) == (EXPECTED["recovered_best"], n)
     assert (c["best_strict"]["k"], c["best_strict"]["n"]) == (EXPECTED["recovered_best"] - 1, n)
     assert c["n_best_is_same_star"] == 1 and ev.summary["same_star"]["n_links"] == 1
-    assert t["completeness"]["value"] == pytest.approx(5 / 6) and t["completeness"]["value_strict"] == pytest.approx(4 / 6)
-    assert r["overall"]["k"] == EXPECTED["recovered_best"] and r["overall_strict"]["k"] == EXPECTED["recovered_best"] - 1
+    assert set(t) >= {"reliability_at_default_cut", "completeness_at_default_cut"}
+    assert (
+        r["overall"]["k"] == EXPECTED["recovered_best"] and r["overall_strict"]["k"] == EXPECTED["recovered_best"] - 1
+    )
     assert r["best_match_kinds"]["same_star"] == 1 and r["best_match_kinds"]["true"] == EXPECTED["recovered_best"] - 1
     missed = ev.frames["missed"].set_index("source_name")
     assert missed["best_is_same_star"].to_dict() == {"GSTAR00": True, "GSTAR04": False}
     assert any("entry in the other catalogue" in f for f in ev.summary["findings"])
     # the twin is not a chance pair: the truth FAR counts the same pairs as without it
     assert ev.summary["far"]["truth_pairs"]["count"] == len(run.pairs) - EXPECTED["recovered_best"]
-    assert "id-exact" in headline(ev.summary)
+    assert "reliability_at_default_cut" in headline(ev.summary)
 
 
 def test_cli_missing_truth_is_one_line_exit_2(tmp_path, capsys):

@@ -6,8 +6,14 @@ import pandas as pd
 import pytest
 
 from radiostars.evaluate import EvaluationError
-from radiostars.evaluate.truth import (false_flags, float64_rounded, injected_stars, label_pairs, read_truth,
-                                       recovery_table)
+from radiostars.evaluate.truth import (
+    false_flags,
+    float64_rounded,
+    injected_stars,
+    label_pairs,
+    read_truth,
+    recovery_table,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -15,25 +21,28 @@ BIG = 7 * 10**18  # synthetic Gaia ids: a float round trip cannot tell BIG + 10 
 
 
 def _truth() -> pd.DataFrame:
-    return pd.DataFrame({
-        "source_name": ["R1", "R2", "R3", "R4", "B1"],
-        "catalogue": ["gaia_dr3_synthetic", "hipparcos2", "gaia_dr3", "gaia_dr3_synthetic", "background"],
-        "star_id": pd.array([BIG + 10, 5, 123, BIG + 99, None], dtype="Int64"),
-        "is_injected": [True, True, True, True, False],
-    })
+    return pd.DataFrame(
+        {
+            "source_name": ["R1", "R2", "R3", "R4", "B1"],
+            "catalogue": ["gaia_dr3_synthetic", "hipparcos2", "gaia_dr3", "gaia_dr3_synthetic", "background"],
+            "star_id": pd.array([BIG + 10, 5, 123, BIG + 99, None], dtype="Int64"),
+            "is_injected": [True, True, True, True, False],
+        }
+    )
 
 
 def _pairs() -> pd.DataFrame:
     rows = [  # radio, catalogue, id, rank
-        ("R1", "gaia_dr3", BIG + 10, 1),      # true, best
-        ("R1", "gaia_dr3", BIG + 11, 2),      # neighbouring id: false
-        ("R2", "gaia_dr3", 5, 1),             # right id, wrong catalogue: false
-        ("R2", "hipparcos2", 5, 2),           # true at rank 2
-        ("R3", "gaia_dr3", 999, 1),           # wrong star; true star absent
-        ("B1", "gaia_dr3", BIG + 10, 1),      # background source
+        ("R1", "gaia_dr3", BIG + 10, 1),  # true, best
+        ("R1", "gaia_dr3", BIG + 11, 2),  # neighbouring id: false
+        ("R2", "gaia_dr3", 5, 1),  # right id, wrong catalogue: false
+        ("R2", "hipparcos2", 5, 2),  # true at rank 2
+        ("R3", "gaia_dr3", 999, 1),  # wrong star; true star absent
+        ("B1", "gaia_dr3", BIG + 10, 1),  # background source
     ]
     return pd.DataFrame(rows, columns=["radio_source_name", "optical_catalogue", "optical_id", "rank"]).astype(
-        {"optical_id": "int64", "rank": "int32"})
+        {"optical_id": "int64", "rank": "int32"}
+    )
 
 
 def test_injected_stars_maps_truth_catalogues_to_run_catalogues():

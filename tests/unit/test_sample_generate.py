@@ -8,16 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from radiostars.catalogues.schema import TABLES, column_names
 from radiostars.sample import dirty as dirty_mod
 from radiostars.sample import ids
 from radiostars.sample.fields import icrs_to_galactic, sep_arcsec
 from radiostars.sample.generate import SampleGenerator, SampleParams, TableDigest, update_digest
-from radiostars.sample.schema import TABLES, column_names
 
 pytestmark = pytest.mark.unit
 
 TS = dt.datetime(2025, 1, 2, 3, 4, 5, 678901)
-PARAMS = dict(seed=7, area_deg2=2.0, faint_density_per_deg2=5000.0, dirty=True, chunk_rows=20_000)
+PARAMS = dict(seed=7, profile="easy", area_deg2=2.0, faint_density_per_deg2=5000.0, dirty=True, chunk_rows=20_000)
 
 
 def _run(**overrides):
@@ -98,10 +98,13 @@ def test_position_error_model_and_pulls(sample):
     radio = tables["radio_sources"].set_index("row_id").loc[truth.index]
     snr = radio["peak_flux_mjy"] / radio["rms_mjy"]
     sys = radio["field"].map({f.name: f.sys_err_arcsec for f in gen.fields}).fillna(0.4)
-    assert np.allclose(radio["ra_err_arcsec"], np.hypot(8.0 / (2 * snr), sys))
+    # σ_sys counted once: the catalogue quotes the statistical error only (the matcher adds sigma_sys)
+    assert np.allclose(radio["ra_err_arcsec"], 8.0 / (2 * snr))
+    assert (radio["ra_err_arcsec"] == radio["dec_err_arcsec"]).all()
     sep = sep_arcsec(radio["ra_deg"], radio["dec_deg"], truth["true_ra_deg"], truth["true_dec_deg"])
-    # separation / σ is Rayleigh(1): mean sqrt(pi/2), P(r > 3σ) = exp(-4.5)
-    pull = sep / radio["ra_err_arcsec"].to_numpy()
+    # the easy sky scatters by statistical ⊕ systematic: separation / that σ is Rayleigh(1),
+    # mean sqrt(pi/2), P(r > 3σ) = exp(-4.5)
+    pull = sep / np.hypot(radio["ra_err_arcsec"].to_numpy(), sys.to_numpy())
     assert abs(pull.mean() - np.sqrt(np.pi / 2)) < 0.05
     assert (pull > 3).mean() < 0.01 + 3 * np.sqrt(0.011 / len(pull))
 
@@ -154,8 +157,12 @@ def test_dirty_counts_exact(sample):
     want = Counter({(t, k): n for t, kinds in dirty_mod.DIRTY_COUNTS.items() for k, n in kinds.items()})
     assert got == want
     rows = {t: tables[t].set_index("row_id") for t in TABLES}
-    pos = {"radio_sources": ("ra_deg", "dec_deg"), "gaia_dr3": ("ra", "dec"),
-           "hipparcos2": ("ra_deg", "dec_deg"), "known_objects": ("ra_deg", "dec_deg")}
+    pos = {
+        "radio_sources": ("ra_deg", "dec_deg"),
+        "gaia_dr3": ("ra", "dec"),
+        "hipparcos2": ("ra_deg", "dec_deg"),
+        "known_objects": ("ra_deg", "dec_deg"),
+    }
     for table, row_id, kind in gen.dirty_rows:
         r = rows[table].loc[row_id]
         ra, dec = (r[c] for c in pos[table])
@@ -166,13 +173,16 @@ def test_dirty_counts_exact(sample):
         elif kind == "dec_out_of_range":
             assert abs(dec) > 90
         elif kind == "nonpositive_error":
-            errs = {"radio_sources": ("ra_err_arcsec", "dec_err_arcsec"), "gaia_dr3": ("ra_error", "dec_error"),
-                    "hipparcos2": ("e_ra_mas", "e_dec_mas")}[table]
+            errs = {
+                "radio_sources": ("ra_err_arcsec", "dec_err_arcsec"),
+                "gaia_dr3": ("ra_error", "dec_error"),
+                "hipparcos2": ("e_ra_mas", "e_dec_mas"),
+            }[table]
             assert any(r[c] <= 0 for c in errs)
         elif kind == "nonfinite_flux":
             assert pd.isna(r["int_flux_mjy"])
         elif kind == "duplicate_id":
-            from radiostars.sample.schema import ID_COLUMN
+            from radiostars.catalogues.tables import ID_COLUMN
 
             same = rows[table][rows[table][ID_COLUMN[table]] == r[ID_COLUMN[table]]]
             assert len(same) == 2 and same.index.min() < row_id
@@ -226,3 +236,6 @@ def test_bad_params_are_clear():
         SampleParams(area_deg2=1e4).validate()
     with pytest.raises(SampleError, match="faint_density"):
         SampleParams(faint_density_per_deg2=-1).validate()
+    for area in (0.0, -1.0, float("nan")):
+        with pytest.raises(SampleError, match="area_deg2"):
+            SampleParams(profile="evaluation", area_deg2=area).validate()

@@ -56,7 +56,7 @@ def test_power_law_slope_recovered():
     gamma = len(s) / np.log(s / 0.05).sum()
     assert gamma == pytest.approx(1.5, abs=4 * 1.5 / np.sqrt(len(s)))
     # N(>2 S_min) / N(>S_min) = 2^-1.5
-    assert (s > 0.1).mean() == pytest.approx(2 ** -1.5, abs=0.005)
+    assert (s > 0.1).mean() == pytest.approx(2**-1.5, abs=0.005)
 
 
 def test_detected_background_exact_count():
@@ -73,8 +73,9 @@ def test_linear_propagation_matches_astropy_apply_space_motion():
     from astropy.coordinates import SkyCoord
     from astropy.time import Time
 
+    from radiostars.crossmatch.epoch import mjd_to_jyear
     from radiostars.sample.fields import sep_arcsec
-    from radiostars.sample.propagate import mjd_to_jyear, propagate_astropy, propagate_linear
+    from radiostars.sample.propagate import propagate_astropy, propagate_linear
 
     rng = np.random.default_rng(5)
     n = 200
@@ -83,9 +84,15 @@ def test_linear_propagation_matches_astropy_apply_space_motion():
     plx = rng.uniform(1, 500, n)
     ra[0], dec[0], pmra[0], pmdec[0], plx[0] = 269.45402305, 4.66828815, -798.58, 10328.12, 548.31
     epoch = rng.uniform(58119, 59215, n)
-    c = SkyCoord(ra=ra * u.deg, dec=dec * u.deg, distance=(1000 / plx) * u.pc,
-                 pm_ra_cosdec=pmra * u.mas / u.yr, pm_dec=pmdec * u.mas / u.yr,
-                 radial_velocity=np.zeros(n) * u.km / u.s, obstime=Time(1991.25, format="jyear", scale="tcb"))
+    c = SkyCoord(
+        ra=ra * u.deg,
+        dec=dec * u.deg,
+        distance=(1000 / plx) * u.pc,
+        pm_ra_cosdec=pmra * u.mas / u.yr,
+        pm_dec=pmdec * u.mas / u.yr,
+        radial_velocity=np.zeros(n) * u.km / u.s,
+        obstime=Time(1991.25, format="jyear", scale="tcb"),
+    )
     ref = c.apply_space_motion(new_obstime=Time(epoch, format="mjd", scale="utc"))
     ra_a, dec_a = propagate_astropy(ra, dec, pmra, pmdec, plx, 1991.25, epoch)
     assert sep_arcsec(ra_a, dec_a, ref.ra.deg, ref.dec.deg).max() < 1e-6
@@ -107,23 +114,28 @@ def test_injected_truth_is_catalogue_row_moved_with_astropy():
     from radiostars.sample.fields import sep_arcsec
     from radiostars.sample.generate import SampleGenerator, SampleParams
 
-    gen = SampleGenerator(SampleParams(seed=3, area_deg2=0.2, faint_density_per_deg2=100.0), dt.datetime(2025, 1, 1))
+    gen = SampleGenerator(
+        SampleParams(seed=3, profile="easy", area_deg2=0.2, faint_density_per_deg2=100.0), dt.datetime(2025, 1, 1)
+    )
     hip = pd.concat([c for t, c in gen.generate() if t == "hipparcos2"]).set_index("hip")
     t = gen.truth_radio[gen.truth_radio["catalogue"] == "hipparcos2"]
     rows = hip.loc[t["star_id"].astype(int).to_numpy()]
-    c = SkyCoord(ra=rows["ra_deg"].to_numpy() * u.deg, dec=rows["dec_deg"].to_numpy() * u.deg,
-                 distance=(1000 / np.clip(rows["plx_mas"].to_numpy(), 0.1, None)) * u.pc,
-                 pm_ra_cosdec=rows["pmra_mas_yr"].to_numpy() * u.mas / u.yr,
-                 pm_dec=rows["pmdec_mas_yr"].to_numpy() * u.mas / u.yr,
-                 radial_velocity=np.zeros(len(rows)) * u.km / u.s,
-                 obstime=Time(1991.25, format="jyear", scale="tcb"))
+    c = SkyCoord(
+        ra=rows["ra_deg"].to_numpy() * u.deg,
+        dec=rows["dec_deg"].to_numpy() * u.deg,
+        distance=(1000 / np.clip(rows["plx_mas"].to_numpy(), 0.1, None)) * u.pc,
+        pm_ra_cosdec=rows["pmra_mas_yr"].to_numpy() * u.mas / u.yr,
+        pm_dec=rows["pmdec_mas_yr"].to_numpy() * u.mas / u.yr,
+        radial_velocity=np.zeros(len(rows)) * u.km / u.s,
+        obstime=Time(1991.25, format="jyear", scale="tcb"),
+    )
     moved = c.apply_space_motion(new_obstime=Time(t["obs_epoch_mjd"].to_numpy(), format="mjd", scale="utc"))
     assert len(t) >= 41
     assert sep_arcsec(moved.ra.deg, moved.dec.deg, t["true_ra_deg"], t["true_dec_deg"]).max() < 1e-3
 
 
 def test_manifest_contract():
-    from radiostars.sample.manifest import PartFile, write_manifest
+    from radiostars.lake.raw import PartFile, write_manifest
 
     class FakeMinio:
         def __init__(self):
@@ -134,15 +146,28 @@ def test_manifest_contract():
             assert len(self.objects[(bucket, key)]) == length
 
     client = FakeMinio()
-    key = write_manifest(client, "lake", "gaia_dr3", "r1", "2025-01-02",
-                         [PartFile("raw/gaia_dr3/ingest_date=2025-01-02/run_id=r1/part-00000.parquet", 10, "ab")],
-                         ["row_id", "source_id"])
+    key = write_manifest(
+        client,
+        "lake",
+        "gaia_dr3",
+        "r1",
+        "2025-01-02",
+        [PartFile("raw/gaia_dr3/ingest_date=2025-01-02/run_id=r1/part-00000.parquet", 10, "ab")],
+        ["row_id", "source_id"],
+    )
     assert key == "raw/gaia_dr3/ingest_date=2025-01-02/run_id=r1/_manifest.json"
     m = json.loads(client.objects[("lake", key)])
-    assert m == {"table": "gaia_dr3", "run_id": "r1", "ingest_date": "2025-01-02",
-                 "files": [{"key": "raw/gaia_dr3/ingest_date=2025-01-02/run_id=r1/part-00000.parquet",
-                            "rows": 10, "sha256": "ab"}],
-                 "rows": 10, "schema_version": 1, "columns": ["row_id", "source_id"]}
+    assert m == {
+        "table": "gaia_dr3",
+        "run_id": "r1",
+        "ingest_date": "2025-01-02",
+        "files": [
+            {"key": "raw/gaia_dr3/ingest_date=2025-01-02/run_id=r1/part-00000.parquet", "rows": 10, "sha256": "ab"}
+        ],
+        "rows": 10,
+        "schema_version": 1,
+        "columns": ["row_id", "source_id"],
+    }
 
 
 def test_generate_scale_with_fake_minio():
@@ -150,9 +175,9 @@ def test_generate_scale_with_fake_minio():
 
     import pyarrow.parquet as pq
 
+    from radiostars.catalogues.schema import column_names
     from radiostars.config import get_settings
     from radiostars.sample.scale import generate_scale
-    from radiostars.sample.schema import column_names
 
     class FakeMinio:
         def __init__(self):
@@ -165,8 +190,16 @@ def test_generate_scale_with_fake_minio():
             self.objects[key] = data.read()
 
     client = FakeMinio()
-    out = generate_scale(get_settings(), optical_rows=25_000, radio_rows=3_000, seed=1, run_id="t1",
-                         ingest_date="2025-01-02", part_rows=10_000, client=client)
+    out = generate_scale(
+        get_settings(),
+        optical_rows=25_000,
+        radio_rows=3_000,
+        seed=1,
+        run_id="t1",
+        ingest_date="2025-01-02",
+        part_rows=10_000,
+        client=client,
+    )
     assert out["optical_density_per_deg2"] == pytest.approx(25_000 / 3.0, rel=1e-6)
     for table, rows, parts in (("gaia_dr3", 25_000, 3), ("radio_sources", 3_000, 1)):
         m = json.loads(client.objects[out["manifests"][table]])
@@ -179,18 +212,26 @@ def test_generate_scale_with_fake_minio():
             assert t.column_names == column_names(table) and t.num_rows == f["rows"]
             total += t.num_rows
         assert total == rows
-    ids = pq.read_table(io.BytesIO(client.objects[json.loads(client.objects[out["manifests"]["gaia_dr3"]])
-                                                  ["files"][1]["key"]])).column("source_id").to_numpy()
+    ids = (
+        pq.read_table(
+            io.BytesIO(client.objects[json.loads(client.objects[out["manifests"]["gaia_dr3"]])["files"][1]["key"]])
+        )
+        .column("source_id")
+        .to_numpy()
+    )
     assert ids.min() >= 7 * 10**18
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["seed", "--tables", "nope"], "unknown table"),
-    (["seed", "--seed", "abc"], "not an integer"),
-    (["seed", "--update", "2"], "fraction"),
-    (["seed", "--area-deg2", "5000"], "too large"),
-    (["generate-scale", "--optical-rows", "x"], "not an integer"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["seed", "--tables", "nope"], "unknown table"),
+        (["seed", "--seed", "abc"], "not an integer"),
+        (["seed", "--update", "2"], "fraction"),
+        (["seed", "--area-deg2", "5000"], "too large"),
+        (["generate-scale", "--optical-rows", "x"], "not an integer"),
+    ],
+)
 def test_cli_bad_input_one_line_exit_2(argv, needle, capsys):
     from radiostars.sample.cli import main
 

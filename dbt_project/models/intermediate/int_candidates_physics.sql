@@ -1,7 +1,10 @@
--- The best (rank-1) candidate of each radio source of the selected run, with the radio and optical
--- attributes and the derived physics: distance (parallax/error > threshold) and L_nu = 4 pi d^2 S_nu.
+-- The best candidate of each radio source of the selected run, with the radio and optical attributes and
+-- the derived physics: distance (parallax/error > threshold) and L_nu = 4 pi d^2 S_nu. Best: in a run scored
+-- by the run posterior, the job's best star (star_rank 1, by joint p_i) on its primary entry; in older runs
+-- the rank-1 candidate by position (sep/sigma).
 with best as (
-    select * from {{ ref('int_run_pairs') }} where candidate_rank = 1
+    select * from {{ ref('int_run_pairs') }}
+    where case when has_run_posterior then star_rank = 1 and is_star_primary else candidate_rank = 1 end
 ),
 radio as (
     select * from {{ ref('stg_radio_sources') }} where run_id = {{ selected_run_id() }}
@@ -33,6 +36,10 @@ joined as (
         b.ln_bayes_factor,
         b.p_any,
         b.p_i,
+        b.p_any_position_only,
+        b.p_i_position_only,
+        b.ln_property_ratio,
+        b.has_run_posterior,
         r.int_flux_mjy,
         r.int_flux_err_mjy,
         r.peak_flux_mjy_beam,

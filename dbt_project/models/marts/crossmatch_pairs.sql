@@ -3,8 +3,9 @@
              {'columns': ['optical_catalogue', 'optical_id']}],
     post_hook=["{{ q3c_index('radio_ra_deg', 'radio_dec_deg') }}", "analyze {{ this }}"]
 ) }}
--- Every candidate pair of the selected run (the rows radio_star_candidates picks rank 1 from), with
--- its same-star counterpart in the other catalogue and its star-level rank (int_candidate_same_star).
+-- Every candidate pair of the selected run (the rows radio_star_candidates picks its best star from:
+-- is_best), with its same-star counterpart in the other catalogue and its star-level rank
+-- (int_candidate_same_star: the job's, by joint p_i, for a run scored by the run posterior).
 select
     p.run_id,
     p.radio_source_name,
@@ -12,7 +13,8 @@ select
     p.optical_id,
     o.optical_name,
     p.candidate_rank,
-    p.candidate_rank = 1 as is_best,
+    case when p.has_run_posterior then s.star_rank = 1 and s.is_star_primary
+         else p.candidate_rank = 1 end as is_best,
     p.n_candidates,
     p.radio_ra_deg,
     p.radio_dec_deg,
@@ -34,6 +36,15 @@ select
     p.sigma_opt_arcsec,
     p.dt_yr,
     p.pm_missing,
+    p.mag,
+    p.colour,
+    p.p_any_position_only,
+    p.p_i_position_only,
+    p.p_any_in_catalogue,
+    p.p_i_in_catalogue,
+    p.ln_property_ratio,
+    p.fold,
+    p.has_run_posterior,
     s.counterpart_catalogue,
     s.counterpart_id,
     s.counterpart_name,

@@ -1,6 +1,8 @@
 {{ config(indexes=[{'columns': ['run_id'], 'unique': True}]) }}
 -- Every loaded cross-match run with its parameters and reliability metrics (analytic and control
--- false-association rates, the p_any cut calibrated on the control), and which one the other marts show.
+-- false-association rates; the p_any cut: for a run scored by the run posterior the cut chosen for
+-- target_reliability, with its estimated reliability, completeness proxy, fitted c and prior status), and
+-- which one the other marts show.
 with last_load as (
     select distinct on (run_id) run_id, finished_at as loaded_at
     from {{ ref('stg_load_log') }}
@@ -37,6 +39,25 @@ select
     r.n_selected_at_cut,
     r.n_control_sources,
     r.calibration_curve,
+    r.cut_method,
+    r.target_reliability,
+    r.reliability_estimated,
+    r.reliability_estimated_err,
+    r.completeness_proxy,
+    r.n_candidates_at_cut,
+    r.cut_reached,
+    r.cut_status,
+    r.c_fitted,
+    r.c_fitted_err,
+    r.c_by_class,
+    r.c_err_by_class,
+    r.c_per_catalogue,
+    r.prior_status,
+    r.prior_reason,
+    r.property_prior_source,
+    r.scoring_fallbacks,
+    r.p_any_cut_position_only,
+    r.reliability_estimated_position_only,
     r.parameters,
     r.metrics
 from {{ ref('stg_crossmatch_runs') }} r

@@ -2,9 +2,11 @@
     indexes=[{'columns': ['radio_source_name'], 'unique': True}, {'columns': ['distance_pc']}],
     post_hook=["{{ q3c_index('radio_ra_deg', 'radio_dec_deg') }}", "analyze {{ this }}"]
 ) }}
--- One row per radio source of the selected run with a stellar (Gaia / Hipparcos) counterpart: its
--- best candidate, physics, flags and reliability class, and the same star's entry in the other
--- catalogue when it is also a candidate (int_candidate_same_star; docs/warehouse.md).
+-- One row per radio source of the selected run with a stellar (Gaia / Hipparcos) counterpart: its best
+-- star (one row per star: a Gaia and a Hipparcos entry of the same star merged, both ids side by side),
+-- physics, flags and reliability class (docs/warehouse.md). A run scored by the run posterior publishes only
+-- the sources at or above its reliability cut (p_any >= the run's p_any_cut, chosen for
+-- target_reliability; classes A/B/C grade them); an older run every source with a candidate.
 with c as (
     select * from {{ ref('int_candidates_physics') }}
 ),
@@ -37,11 +39,17 @@ flagged as (
         s.counterpart_name,
         s.same_star_offset_arcsec,
         s.n_stars,
-        s.n_stars > 1                                                as multiple_stars
+        s.n_stars > 1                                                as multiple_stars,
+        case when c.optical_catalogue = 'gaia_dr3' then c.optical_id
+             when s.counterpart_catalogue = 'gaia_dr3' then s.counterpart_id end   as gaia_source_id,
+        case when c.optical_catalogue = 'hipparcos2' then c.optical_id
+             when s.counterpart_catalogue = 'hipparcos2' then s.counterpart_id end as hip
     from c
     left join near using (run_id, radio_source_name)
     left join run using (run_id)
     left join same_star s using (run_id, radio_source_name, optical_catalogue, optical_id)
+    -- the run's reliability cut: a posterior run publishes the sources at or above it
+    where c.has_run_posterior is not true or c.p_any >= run.class_p_any_cut
 )
 select
     run_id,
@@ -49,6 +57,8 @@ select
     optical_catalogue,
     optical_id,
     optical_name,
+    gaia_source_id,
+    hip,
     radio_ra_deg,
     radio_dec_deg,
     radio_ra_err_arcsec,
@@ -66,6 +76,10 @@ select
     ln_bayes_factor,
     p_any,
     p_i,
+    p_any_position_only,
+    p_i_position_only,
+    ln_property_ratio,
+    coalesce(has_run_posterior, false)   as selected_by_reliability_cut,
     int_flux_mjy,
     int_flux_err_mjy,
     peak_flux_mjy_beam,

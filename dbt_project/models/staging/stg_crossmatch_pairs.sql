@@ -28,5 +28,23 @@ select
     sigma_opt_arcsec::float8                       as sigma_opt_arcsec,
     dt_yr::float8                                  as dt_yr,
     pm_missing::boolean                            as pm_missing,
+    -- the run posterior (crossmatch/posterior.py score_run; NULL for runs written before it): its optical
+    -- inputs, the positions-only and per-catalogue posteriors, and the job's same-star links and star ranks
+    mag::float8                                    as mag,
+    colour::float8                                 as colour,
+    p_any_position_only::float8                    as p_any_position_only,
+    p_i_position_only::float8                      as p_i_position_only,
+    p_any_in_catalogue::float8                     as p_any_in_catalogue,
+    p_i_in_catalogue::float8                       as p_i_in_catalogue,
+    ln_property_ratio::float8                      as ln_property_ratio,
+    star_rank::int                                 as star_rank,
+    n_stars::int                                   as n_stars,
+    is_star_primary::boolean                       as is_star_primary,
+    fold::int                                      as fold,
+    same_star_catalogue::text                      as same_star_catalogue,
+    same_star_id::bigint                           as same_star_id,
+    same_star_offset_arcsec::float8                as same_star_offset_arcsec,
+    same_star_tolerance_arcsec::float8             as same_star_tolerance_arcsec,
+    star_rank is not null                          as has_run_posterior,
     _loaded_at                                     as loaded_at
 from {{ source('raw', 'crossmatch_pairs') }}

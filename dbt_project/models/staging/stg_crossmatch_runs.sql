@@ -25,5 +25,26 @@ select
     false_rate_at_cut::float8                      as false_rate_at_cut,
     n_selected_at_cut::bigint                      as n_selected_at_cut,
     n_control_sources::bigint                      as n_control_sources,
-    calibration_curve                              as calibration_curve
+    calibration_curve                              as calibration_curve,
+    -- the run posterior (metrics.json calibration / scoring; NULL for runs written before it)
+    metrics -> 'calibration' ->> 'method'                              as cut_method,
+    nullif(metrics -> 'calibration' ->> 'target_reliability', '')::float8 as target_reliability,
+    nullif(metrics -> 'scoring' ->> 'reliability_estimated', '')::float8  as reliability_estimated,
+    nullif(metrics -> 'scoring' ->> 'reliability_err', '')::float8        as reliability_estimated_err,
+    nullif(metrics -> 'scoring' ->> 'completeness_proxy', '')::float8     as completeness_proxy,
+    nullif(metrics -> 'scoring' ->> 'n_candidates', '')::bigint           as n_candidates_at_cut,
+    nullif(metrics -> 'scoring' ->> 'reached', '')::boolean              as cut_reached,
+    metrics -> 'scoring' ->> 'cut_status'                                 as cut_status,
+    nullif(metrics -> 'scoring' ->> 'c', '')::float8                      as c_fitted,
+    nullif(metrics -> 'scoring' ->> 'c_err', '')::float8                  as c_fitted_err,
+    metrics -> 'scoring' -> 'c_by_class'                                  as c_by_class,
+    metrics -> 'scoring' -> 'c_err_by_class'                              as c_err_by_class,
+    metrics -> 'scoring' -> 'c_per_catalogue'                             as c_per_catalogue,
+    metrics -> 'scoring' ->> 'prior_status'                               as prior_status,
+    metrics -> 'scoring' ->> 'prior_reason'                               as prior_reason,
+    metrics -> 'scoring' ->> 'property_prior_source'                      as property_prior_source,
+    metrics -> 'scoring' -> 'fallbacks'                                   as scoring_fallbacks,
+    nullif(metrics -> 'scoring' -> 'position_only' ->> 'p_any_cut', '')::float8 as p_any_cut_position_only,
+    nullif(metrics -> 'scoring' -> 'position_only' ->> 'reliability_estimated', '')::float8
+                                                                          as reliability_estimated_position_only
 from {{ source('raw', 'crossmatch_runs') }}

@@ -48,7 +48,9 @@ def ln_bayes_factor(sep_arcsec: npt.ArrayLike, sigma_arcsec: npt.ArrayLike) -> F
     return np.log(2.0) - np.log(s2) - (psi / ARCSEC_PER_RAD) ** 2 / (2.0 * s2)
 
 
-def ln_bayes_factor_two(sep_arcsec: npt.ArrayLike, sigma_radio_arcsec: npt.ArrayLike, sigma_opt_arcsec: npt.ArrayLike) -> FloatArray:
+def ln_bayes_factor_two(
+    sep_arcsec: npt.ArrayLike, sigma_radio_arcsec: npt.ArrayLike, sigma_opt_arcsec: npt.ArrayLike
+) -> FloatArray:
     """BS08 eq. 16 with the two errors given separately (s² = σ_r² + σ_o²)."""
     sr = np.asarray(sigma_radio_arcsec, dtype=np.float64)
     so = np.asarray(sigma_opt_arcsec, dtype=np.float64)
@@ -78,7 +80,43 @@ def posterior_single(ln_b: npt.ArrayLike, prior: npt.ArrayLike) -> FloatArray:
     return 1.0 / (1.0 + np.exp(np.minimum(x, 700.0)))
 
 
-def nway_probabilities(group: npt.ArrayLike, ln_b: npt.ArrayLike, prior: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+def group_log_sum_exp(codes: npt.ArrayLike, ln_w: npt.ArrayLike, n_groups: int | None = None) -> FloatArray:
+    """ln Σ_i exp(ln_w_i) per group (``codes`` = 0-based group index per row), overflow-safe; −inf for a group
+    without rows or whose weights are all 0 (ln_w = −inf)."""
+    c = np.asarray(codes, dtype=np.int64)
+    lw = np.asarray(ln_w, dtype=np.float64)
+    if c.shape != lw.shape or c.ndim != 1:
+        raise ValueError("codes/ln_w: need two 1-D arrays of one shape")
+    if np.isnan(lw).any() or np.isposinf(lw).any():
+        raise ValueError("ln_w: NaN or +inf log weight")
+    ng = int(c.max()) + 1 if n_groups is None and c.size else int(n_groups or 0)
+    if c.size and (c.min() < 0 or c.max() >= ng):
+        raise ValueError("codes: must be in [0, n_groups)")
+    mx = np.full(ng, -np.inf)
+    np.maximum.at(mx, c, lw)
+    shift = np.where(np.isfinite(mx), mx, 0.0)
+    s = np.bincount(c, weights=np.exp(lw - shift[c]), minlength=ng)
+    with np.errstate(divide="ignore"):
+        return np.log(s) + shift
+
+
+def probabilities_from_log_weights(codes: npt.ArrayLike, ln_w: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """(p_any, p_i) per row from the log weights ln w_i of each hypothesis against "no counterpart" (w_none = 1):
+    p_any = Σw/(1 + Σw) per group, p_i = w_i/Σw. A group whose weights are all 0 gets p_any = 0 and p_i = 0."""
+    c = np.asarray(codes, dtype=np.int64)
+    lw = np.asarray(ln_w, dtype=np.float64)
+    if c.size == 0:
+        return np.zeros(0), np.zeros(0)
+    ln_sum = group_log_sum_exp(c, lw)
+    with np.errstate(over="ignore", invalid="ignore"):
+        p_any = 1.0 / (1.0 + np.exp(-ln_sum))  # Σw/(1+Σw); −inf → 0
+        p_i = np.where(np.isfinite(ln_sum[c]), np.exp(lw - ln_sum[c]), 0.0)
+    return p_any[c], p_i
+
+
+def nway_probabilities(
+    group: npt.ArrayLike, ln_b: npt.ArrayLike, prior: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
     """(p_any, p_i) per pair; ``group`` labels the radio source of each pair (any hashable)."""
     lb = np.asarray(ln_b, dtype=np.float64)
     p = np.asarray(prior, dtype=np.float64)
@@ -89,14 +127,4 @@ def nway_probabilities(group: npt.ArrayLike, ln_b: npt.ArrayLike, prior: npt.Arr
         return np.zeros(0), np.zeros(0)
     if np.any((p <= 0) | (p > 1)):
         raise ValueError("prior: must be in (0, 1]")
-    lw = lb + np.log(p)
-    ng = int(codes.max()) + 1
-    mx = np.full(ng, -np.inf)
-    np.maximum.at(mx, codes, lw)
-    s = np.zeros(ng)
-    np.add.at(s, codes, np.exp(lw - mx[codes]))
-    ln_sum = np.log(s) + mx  # ln Σ w_i per group
-    p_i = np.exp(lw - ln_sum[codes])
-    with np.errstate(over="ignore"):
-        p_any = 1.0 / (1.0 + np.exp(-ln_sum))  # Σw/(1+Σw)
-    return p_any[codes], p_i
+    return probabilities_from_log_weights(codes, lb + np.log(p))

@@ -28,7 +28,9 @@ from .separation import ARCSEC_PER_RAD, validate_radec, xyz_to_radec
 FloatArray = npt.NDArray[np.float64]
 
 
-def offset_radec(ra_deg: npt.ArrayLike, dec_deg: npt.ArrayLike, offset_arcsec: npt.ArrayLike, position_angle_deg: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+def offset_radec(
+    ra_deg: npt.ArrayLike, dec_deg: npt.ArrayLike, offset_arcsec: npt.ArrayLike, position_angle_deg: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
     """Move positions by ``offset_arcsec`` along the great circle at ``position_angle_deg`` (E of N)."""
     ra, dec = validate_radec("ra_deg", ra_deg, "dec_deg", dec_deg)
     d = np.asarray(offset_arcsec, dtype=np.float64)

@@ -100,8 +100,26 @@ def validate_propagation_inputs(
     epochs must be finite; |dec| ≤ 90°; epochs within [1000, 3000]. Raises ``ValueError`` naming
     the offending argument.
     """
-    names = ("ra_deg", "dec_deg", "pmra_mas_yr", "pmdec_mas_yr", "parallax_mas", "ref_epoch_yr", "target_epoch_yr", "rv_km_s")
-    raw = (ra_deg, dec_deg, pmra_mas_yr, pmdec_mas_yr, parallax_mas, ref_epoch_yr, target_epoch_yr, 0.0 if rv_km_s is None else rv_km_s)
+    names = (
+        "ra_deg",
+        "dec_deg",
+        "pmra_mas_yr",
+        "pmdec_mas_yr",
+        "parallax_mas",
+        "ref_epoch_yr",
+        "target_epoch_yr",
+        "rv_km_s",
+    )
+    raw = (
+        ra_deg,
+        dec_deg,
+        pmra_mas_yr,
+        pmdec_mas_yr,
+        parallax_mas,
+        ref_epoch_yr,
+        target_epoch_yr,
+        0.0 if rv_km_s is None else rv_km_s,
+    )
     arrays = []
     for name, value in zip(names, raw):
         try:
@@ -162,7 +180,9 @@ def _space_motion_xyz(ra, dec, pmra, pmdec, plx, t1, t2, rv) -> FloatArray:
     r_au = ARCSEC_PER_RAD / px
     rd = SECONDS_PER_DAY * rv * 1e3 / AU_M
     pos = r_au[..., None] * p_hat
-    vel = (r_au / DAYS_PER_JULIAN_YEAR)[..., None] * (pma[..., None] * e_a + pmd[..., None] * e_d) + rd[..., None] * p_hat
+    vel = (r_au / DAYS_PER_JULIAN_YEAR)[..., None] * (pma[..., None] * e_a + pmd[..., None] * e_d) + rd[
+        ..., None
+    ] * p_hat
     too_fast = np.sqrt(_dot(vel, vel)) / C_AU_PER_DAY > STARPV_VMAX_C
     vel = np.where(too_fast[..., None], 0.0, vel)
 
@@ -234,7 +254,9 @@ def propagate_radec(
     dec2 = dec.copy()
     moving = ~still
     if moving.any():
-        xyz = _space_motion_xyz(ra[moving], dec[moving], pmra[moving], pmdec[moving], plx[moving], t1[moving], t2[moving], rv[moving])
+        xyz = _space_motion_xyz(
+            ra[moving], dec[moving], pmra[moving], pmdec[moving], plx[moving], t1[moving], t2[moving], rv[moving]
+        )
         ra2[moving], dec2[moving] = xyz_to_radec(xyz)
     return ra2.reshape(shape), dec2.reshape(shape)
 
@@ -267,15 +289,24 @@ def track_bounds(
         raise ValueError("epoch_lo_yr/epoch_hi_yr: must be finite")
     if epoch_hi_yr < epoch_lo_yr:
         raise ValueError(f"epoch_hi_yr ({epoch_hi_yr}) < epoch_lo_yr ({epoch_lo_yr})")
-    ra_lo, dec_lo = propagate_radec(ra_deg, dec_deg, pmra_mas_yr, pmdec_mas_yr, parallax_mas, ref_epoch_yr, epoch_lo_yr, rv_km_s)
-    ra_hi, dec_hi = propagate_radec(ra_deg, dec_deg, pmra_mas_yr, pmdec_mas_yr, parallax_mas, ref_epoch_yr, epoch_hi_yr, rv_km_s)
+    ra_lo, dec_lo = propagate_radec(
+        ra_deg, dec_deg, pmra_mas_yr, pmdec_mas_yr, parallax_mas, ref_epoch_yr, epoch_lo_yr, rv_km_s
+    )
+    ra_hi, dec_hi = propagate_radec(
+        ra_deg, dec_deg, pmra_mas_yr, pmdec_mas_yr, parallax_mas, ref_epoch_yr, epoch_hi_yr, rv_km_s
+    )
     ra0 = np.deg2rad(np.asarray(ra_deg, dtype=float))
     dec0 = np.deg2rad(np.asarray(dec_deg, dtype=float))
     rl, dl, rh, dh = (np.deg2rad(v) for v in (ra_lo, dec_lo, ra_hi, dec_hi))
     arc = angular_separation_rad(rl, dl, rh, dh) * ARCSEC_PER_RAD
-    reach = np.maximum(angular_separation_rad(ra0, dec0, rl, dl), angular_separation_rad(ra0, dec0, rh, dh)) * ARCSEC_PER_RAD
+    reach = (
+        np.maximum(angular_separation_rad(ra0, dec0, rl, dl), angular_separation_rad(ra0, dec0, rh, dh))
+        * ARCSEC_PER_RAD
+    )
     cl, ch = np.cos(dl), np.cos(dh)
-    mid = np.stack([cl * np.cos(rl) + ch * np.cos(rh), cl * np.sin(rl) + ch * np.sin(rh), np.sin(dl) + np.sin(dh)], axis=-1)
+    mid = np.stack(
+        [cl * np.cos(rl) + ch * np.cos(rh), cl * np.sin(rl) + ch * np.sin(rh), np.sin(dl) + np.sin(dh)], axis=-1
+    )
     cra, cdec = xyz_to_radec(mid)
     # a still source: keep the input values bit-for-bit
     still = arc == 0.0
@@ -336,7 +367,11 @@ def propagate_sigma_mas(
     dt = np.asarray(dt_yr, dtype=np.float64)
     if not np.all(np.isfinite(dt)):
         raise ValueError("dt_yr: non-finite value(s)")
-    missing = np.zeros(np.broadcast_shapes(s_pos.shape, s_pm.shape, dt.shape), bool) if pm_missing is None else np.asarray(pm_missing, bool)
+    missing = (
+        np.zeros(np.broadcast_shapes(s_pos.shape, s_pm.shape, dt.shape), bool)
+        if pm_missing is None
+        else np.asarray(pm_missing, bool)
+    )
     extra = np.where(missing, missing_pm_sigma_mas_yr, np.nan_to_num(s_pm, nan=0.0)) * dt
     return np.sqrt(s_pos * s_pos + extra * extra)
 

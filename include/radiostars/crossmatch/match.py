@@ -31,7 +31,14 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from .epoch import circular_sigma, pm_missing_mask, propagate_radec, propagate_sigma_mas, reach_bound_arcsec, track_bounds
+from .epoch import (
+    circular_sigma,
+    pm_missing_mask,
+    propagate_radec,
+    propagate_sigma_mas,
+    reach_bound_arcsec,
+    track_bounds,
+)
 from .params import CrossmatchParams
 from .partition import home_pixel, margin_pixels
 from .separation import arcsec_from_chord, chord_from_arcsec, radec_to_xyz, separation_arcsec
@@ -88,7 +95,15 @@ def _check_columns(df: pd.DataFrame, name: str, required: tuple[str, ...]) -> No
         raise ValueError(f"{name}: missing column(s) {missing}")
 
 
-def _finite(df: pd.DataFrame, name: str, col: str, *, allow_nan: bool = False, min_value: float | None = None, strict: bool = False) -> None:
+def _finite(
+    df: pd.DataFrame,
+    name: str,
+    col: str,
+    *,
+    allow_nan: bool = False,
+    min_value: float | None = None,
+    strict: bool = False,
+) -> None:
     try:
         v = df[col].to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as exc:
@@ -184,7 +199,9 @@ class PreparedOptical:
         return self._tree
 
 
-def prepare_optical(optical: pd.DataFrame, epoch_lo_yr: float, epoch_hi_yr: float, catalogue: str = "optical") -> PreparedOptical:
+def prepare_optical(
+    optical: pd.DataFrame, epoch_lo_yr: float, epoch_hi_yr: float, catalogue: str = "optical"
+) -> PreparedOptical:
     """Validate ``optical`` and compute its sky tracks over [epoch_lo_yr, epoch_hi_yr]."""
     validate_optical_frame(optical)
     ra = _col(optical, "ra_deg")
@@ -200,8 +217,21 @@ def prepare_optical(optical: pd.DataFrame, epoch_lo_yr: float, epoch_hi_yr: floa
     exact = np.flatnonzero((half_arc > APPROX_TRACK_MAX_ARCSEC) | (np.isfinite(rv) & (rv != 0.0)))
     if exact.size:
         cra[exact], cdec[exact], half_arc[exact], _ = track_bounds(
-            ra[exact], dec[exact], pmra[exact], pmdec[exact], plx[exact], t_ref[exact], epoch_lo_yr, epoch_hi_yr, rv[exact])
-    cat = optical["catalogue"].astype(str).to_numpy(object) if "catalogue" in optical.columns else np.full(len(optical), catalogue, dtype=object)
+            ra[exact],
+            dec[exact],
+            pmra[exact],
+            pmdec[exact],
+            plx[exact],
+            t_ref[exact],
+            epoch_lo_yr,
+            epoch_hi_yr,
+            rv[exact],
+        )
+    cat = (
+        optical["catalogue"].astype(str).to_numpy(object)
+        if "catalogue" in optical.columns
+        else np.full(len(optical), catalogue, dtype=object)
+    )
     return PreparedOptical(
         ra_deg=ra,
         dec_deg=dec,
@@ -229,8 +259,16 @@ def radio_home_pixels(radio: pd.DataFrame, params: CrossmatchParams) -> IntArray
     return home_pixel(radio["ra_deg"].to_numpy(float), radio["dec_deg"].to_numpy(float), params.healpix_order)
 
 
-def optical_margin_arcsec(optical: pd.DataFrame, params: CrossmatchParams, epoch_lo_yr: float, epoch_hi_yr: float) -> FloatArray:
-    """Per-row margin m_i = params.margin_arcsec + reach_i + 1 mas, where reach_i bounds how far
+def optical_margin_arcsec(
+    optical: pd.DataFrame,
+    params: CrossmatchParams,
+    epoch_lo_yr: float,
+    epoch_hi_yr: float,
+    base_margin_arcsec: float | None = None,
+) -> FloatArray:
+    """Per-row margin m_i = m + reach_i + 1 mas (m = ``base_margin_arcsec``, default
+    params.margin_arcsec; the Spark engine, whose density comes from a count map, needs only the
+    match radius), where reach_i bounds how far
     the source moves from its catalogue place at any epoch in [epoch_lo_yr, epoch_hi_yr] (the
     radio epoch range of the whole run): :func:`epoch.reach_bound_arcsec` (μ·Δt, no propagation)
     for rows without a radial velocity, the exact :func:`epoch.track_bounds` reach for the others."""
@@ -243,19 +281,40 @@ def optical_margin_arcsec(optical: pd.DataFrame, params: CrossmatchParams, epoch
     radial = np.flatnonzero(np.isfinite(rv) & (rv != 0.0))
     if radial.size:
         _, _, _, reach[radial] = track_bounds(
-            _col(optical, "ra_deg")[radial], _col(optical, "dec_deg")[radial], pmra[radial], pmdec[radial],
-            _col(optical, "parallax_mas")[radial], t_ref[radial], epoch_lo_yr, epoch_hi_yr, rv[radial])
-    return params.margin_arcsec + reach + COARSE_SAFETY_ARCSEC
+            _col(optical, "ra_deg")[radial],
+            _col(optical, "dec_deg")[radial],
+            pmra[radial],
+            pmdec[radial],
+            _col(optical, "parallax_mas")[radial],
+            t_ref[radial],
+            epoch_lo_yr,
+            epoch_hi_yr,
+            rv[radial],
+        )
+    base = params.margin_arcsec if base_margin_arcsec is None else float(base_margin_arcsec)
+    if not (np.isfinite(base) and base >= 0):
+        raise ValueError(f"base_margin_arcsec: must be finite and >= 0, got {base_margin_arcsec!r}")
+    return base + reach + COARSE_SAFETY_ARCSEC
 
 
-def optical_partition_membership(optical: pd.DataFrame, params: CrossmatchParams, epoch_lo_yr: float, epoch_hi_yr: float) -> tuple[IntArray, IntArray]:
+def optical_partition_membership(
+    optical: pd.DataFrame,
+    params: CrossmatchParams,
+    epoch_lo_yr: float,
+    epoch_hi_yr: float,
+    base_margin_arcsec: float | None = None,
+) -> tuple[IntArray, IntArray]:
     """(row_index, pixel) pairs: home pixel + margin copies of each optical row (for Spark's explode)."""
-    margin = optical_margin_arcsec(optical, params, epoch_lo_yr, epoch_hi_yr)
-    return margin_pixels(optical["ra_deg"].to_numpy(float), optical["dec_deg"].to_numpy(float), margin, params.healpix_order)
+    margin = optical_margin_arcsec(optical, params, epoch_lo_yr, epoch_hi_yr, base_margin_arcsec)
+    return margin_pixels(
+        optical["ra_deg"].to_numpy(float), optical["dec_deg"].to_numpy(float), margin, params.healpix_order
+    )
 
 
 # --------------------------------------------------------------------------- matching
-def _coarse_candidates(radio_xyz: FloatArray, opt: PreparedOptical, r_max: float) -> tuple[IntArray, IntArray, FloatArray]:
+def _coarse_candidates(
+    radio_xyz: FloatArray, opt: PreparedOptical, r_max: float
+) -> tuple[IntArray, IntArray, FloatArray]:
     """(radio_idx, optical_idx, coarse_sep_arcsec) with ψ(radio, centre) ≤ r_max + half_arc (+slack)."""
     if radio_xyz.shape[0] == 0 or opt.centre_xyz.shape[0] == 0:
         e = np.zeros(0, np.int64)
@@ -267,7 +326,9 @@ def _coarse_candidates(radio_xyz: FloatArray, opt: PreparedOptical, r_max: float
     out_r, out_o, out_d = [], [], []
     sdm = rtree.sparse_distance_matrix(opt.tree, chord_from_arcsec(bulk_radius), output_type="ndarray")
     keep = bulk[sdm["j"]]
-    out_r.append(sdm["i"][keep]); out_o.append(sdm["j"][keep]); out_d.append(sdm["v"][keep])
+    out_r.append(sdm["i"][keep])
+    out_o.append(sdm["j"][keep])
+    out_d.append(sdm["v"][keep])
     fast = np.flatnonzero(~bulk)
     if fast.size:
         tier = np.ceil(np.log2(need[fast] / bulk_radius)).astype(int)
@@ -276,7 +337,9 @@ def _coarse_candidates(radio_xyz: FloatArray, opt: PreparedOptical, r_max: float
             radius = bulk_radius * 2.0**k
             t = cKDTree(opt.centre_xyz[rows], balanced_tree=False, compact_nodes=False)
             m = rtree.sparse_distance_matrix(t, chord_from_arcsec(radius), output_type="ndarray")
-            out_r.append(m["i"]); out_o.append(rows[m["j"]]); out_d.append(m["v"])
+            out_r.append(m["i"])
+            out_o.append(rows[m["j"]])
+            out_d.append(m["v"])
     ri = np.concatenate(out_r).astype(np.int64)
     oi = np.concatenate(out_o).astype(np.int64)
     coarse = arcsec_from_chord(np.concatenate(out_d))
@@ -307,11 +370,15 @@ def rank_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
     """Sort by (radio_id, sep_sigma, sep_arcsec, catalogue, optical_id); set ``rank`` (1-based) and
     ``n_candidates`` per radio source. Returns a new frame with a fresh index."""
     if len(pairs) == 0:
-        return pairs.assign(rank=pairs.get("rank", pd.Series(dtype="int32")).astype("int32"),
-                            n_candidates=pairs.get("n_candidates", pd.Series(dtype="int32")).astype("int32"))
+        return pairs.assign(
+            rank=pairs.get("rank", pd.Series(dtype="int32")).astype("int32"),
+            n_candidates=pairs.get("n_candidates", pd.Series(dtype="int32")).astype("int32"),
+        )
     rcode, _ = pd.factorize(pairs["radio_id"], sort=True)
     ccode, _ = pd.factorize(pairs["catalogue"], sort=True)
-    order = np.lexsort((pairs["optical_id"].to_numpy(), ccode, pairs["sep_arcsec"].to_numpy(), pairs["sep_sigma"].to_numpy(), rcode))
+    order = np.lexsort(
+        (pairs["optical_id"].to_numpy(), ccode, pairs["sep_arcsec"].to_numpy(), pairs["sep_sigma"].to_numpy(), rcode)
+    )
     out = pairs.iloc[order].reset_index(drop=True)
     r = rcode[order]
     start = np.r_[True, r[1:] != r[:-1]]
@@ -366,8 +433,14 @@ def match_partition(
         raise ValueError(f"params: expected CrossmatchParams, got {type(params).__name__}")
     validate_radio_frame(radio)
     if partition_pixel is not None:
-        if isinstance(partition_pixel, bool) or not isinstance(partition_pixel, (int, np.integer)) or not 0 <= partition_pixel < 12 * 4**params.healpix_order:
-            raise ValueError(f"partition_pixel: must be a pixel index at order {params.healpix_order}, got {partition_pixel!r}")
+        if (
+            isinstance(partition_pixel, bool)
+            or not isinstance(partition_pixel, (int, np.integer))
+            or not 0 <= partition_pixel < 12 * 4**params.healpix_order
+        ):
+            raise ValueError(
+                f"partition_pixel: must be a pixel index at order {params.healpix_order}, got {partition_pixel!r}"
+            )
     home = radio["healpix"].to_numpy(np.int64) if "healpix" in radio.columns else radio_home_pixels(radio, params)
     sel = np.arange(len(radio)) if partition_pixel is None else np.flatnonzero(home == partition_pixel)
     if sel.size == 0 or (isinstance(optical, pd.DataFrame) and len(optical) == 0):
@@ -391,7 +464,14 @@ def match_partition(
     pre = coarse - opt.half_arc_arcsec[oi] - COARSE_SAFETY_ARCSEC <= radius
     ri, oi, dt, s_opt, sigma, radius = ri[pre], oi[pre], dt[pre], s_opt[pre], sigma[pre], radius[pre]
     ra_t, dec_t = propagate_radec(
-        opt.ra_deg[oi], opt.dec_deg[oi], opt.pmra[oi], opt.pmdec[oi], opt.parallax[oi], opt.ref_epoch[oi], r_ep[ri], opt.rv[oi]
+        opt.ra_deg[oi],
+        opt.dec_deg[oi],
+        opt.pmra[oi],
+        opt.pmdec[oi],
+        opt.parallax[oi],
+        opt.ref_epoch[oi],
+        r_ep[ri],
+        opt.rv[oi],
     )
     sep = separation_arcsec(r_ra[ri], r_dec[ri], ra_t, dec_t)
     ok = sep <= radius

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from functools import lru_cache
+from functools import cache
 
 import astropy.units as u
 import numpy as np
 import numpy.typing as npt
 from astropy_healpix import HEALPix
 
+from .params import DEFAULT_PIXEL_TO_MARGIN
 from .separation import validate_radec
 
 ArrayLike = npt.ArrayLike
@@ -43,7 +44,6 @@ IntArray = npt.NDArray[np.int64]
 
 MAX_ORDER: int = 29
 SAFE_WIDTH_FACTOR: float = 0.5
-DEFAULT_PIXEL_TO_MARGIN: float = 10.0
 
 
 def _validate_order(order: int, name: str = "order") -> int:
@@ -54,7 +54,7 @@ def _validate_order(order: int, name: str = "order") -> int:
     return int(order)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hp(order: int) -> HEALPix:
     return HEALPix(nside=2**order, order="nested")
 
@@ -111,7 +111,7 @@ def home_pixel(ra_deg: ArrayLike, dec_deg: ArrayLike, order: int) -> IntArray:
     return np.asarray(_hp(order).lonlat_to_healpix(ra * u.deg, dec * u.deg), dtype=np.int64)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _safe_widths_arcsec(max_order: int) -> np.ndarray:
     widths = np.array([safe_width_arcsec(o) for o in range(max_order + 1)])
     widths.flags.writeable = False
@@ -135,7 +135,9 @@ def _dedupe_columns(cand: np.ndarray) -> tuple[IntArray, IntArray]:
     return point[keep], cand[keep]
 
 
-def margin_pixels(ra_deg: ArrayLike, dec_deg: ArrayLike, margin_arcsec: ArrayLike, order: int) -> tuple[IntArray, IntArray]:
+def margin_pixels(
+    ra_deg: ArrayLike, dec_deg: ArrayLike, margin_arcsec: ArrayLike, order: int
+) -> tuple[IntArray, IntArray]:
     """(point_index, pixel) pairs: each point's home pixel plus every order-``order`` pixel its
     margin cone may touch (a conservative superset, see the module docstring).
 
@@ -154,7 +156,9 @@ def margin_pixels(ra_deg: ArrayLike, dec_deg: ArrayLike, margin_arcsec: ArrayLik
     if np.any(~np.isfinite(margin) | (margin < 0)):
         raise ValueError("margin_arcsec: must be finite and >= 0")
     if n and margin.max() > safe_width_arcsec(0):
-        raise ValueError(f"margin_arcsec: {margin.max():g} exceeds the largest supported margin {safe_width_arcsec(0):.0f}")
+        raise ValueError(
+            f"margin_arcsec: {margin.max():g} exceeds the largest supported margin {safe_width_arcsec(0):.0f}"
+        )
 
     fine = fine_order_for_margin(margin)
     fine[margin == 0] = MAX_ORDER + 1  # home only

@@ -67,7 +67,9 @@ def validate_radec(ra_name: str, ra_deg: ArrayLike, dec_name: str, dec_deg: Arra
     return ra, dec
 
 
-def angular_separation_rad(lon1_rad: ArrayLike, lat1_rad: ArrayLike, lon2_rad: ArrayLike, lat2_rad: ArrayLike) -> FloatArray:
+def angular_separation_rad(
+    lon1_rad: ArrayLike, lat1_rad: ArrayLike, lon2_rad: ArrayLike, lat2_rad: ArrayLike
+) -> FloatArray:
     """Great-circle angle (radians) between (lon1, lat1) and (lon2, lat2), Vincenty formula.
 
     No validation (inner loop); see :func:`separation_arcsec` for the checked entry point.

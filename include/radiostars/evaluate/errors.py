@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from radiostars.errors import RadiostarsError
 
-class EvaluationError(RuntimeError):
+
+class EvaluationError(RadiostarsError):
     """The evaluation cannot run (no committed run, no truth, unreadable lake); the message says why."""

@@ -1,56 +1,46 @@
-"""Read one committed cross-match run (docs/lake.md `crossmatch/<run_id>/…`) into pandas.
-
-The single place that builds the pyarrow S3 filesystem for the evaluation.
+"""Read one committed cross-match run (docs/lake.md `crossmatch/<run_id>/…`) into pandas, through the
+lake's committed-run contract (:mod:`radiostars.lake.runs`): exactly the files the `_SUCCESS` marker
+lists, each checked to be there with its listed size.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import pandas as pd
 
 from radiostars.config import Settings
-from radiostars.engine.run import committed_runs, is_committed
+from radiostars.lake.errors import LakeError
+from radiostars.lake.keys import crossmatch_root
+from radiostars.lake.raw import effective_manifests, read_snapshot
+from radiostars.lake.runs import CommittedRun, committed_runs, is_committed, read_committed_run, read_part
+from radiostars.lake.store import Lake
 
 from .errors import EvaluationError
 
 RUN_TABLES = ("pairs", "best", "control", "radio", "optical")
 
 
-def s3_filesystem(settings: Settings):
-    """pyarrow S3 filesystem on the lake's MinIO (plain HTTP on loopback)."""
-    from pyarrow import fs as pafs
-
-    return pafs.S3FileSystem(endpoint_override=settings.minio_url, access_key=settings["MINIO_ROOT_USER"],
-                             secret_key=settings["MINIO_ROOT_PASSWORD"], scheme="http",
-                             region=settings["S3_REGION"])
-
-
-def run_key(run_id: str, lake_prefix: str = "") -> str:
-    """Bucket-relative folder of a run (ends with '/')."""
-    return f"{lake_prefix}crossmatch/{run_id}/"
-
-
-def resolve_run_id(settings: Settings, run_id: str | None, lake_prefix: str = "") -> str:
+def resolve_run_id(settings: Settings, run_id: str | None, lake_prefix: str = "", lake: Lake | None = None) -> str:
     """The requested run if committed, else the latest committed one; EvaluationError otherwise."""
-    where = f"s3://{settings.lake_bucket}/{lake_prefix}crossmatch/"
+    lake = lake or Lake(settings)
+    where = f"s3://{settings.lake_bucket}/{crossmatch_root(lake_prefix)}"
     try:
         if run_id:
-            if not is_committed(settings, run_id, lake_prefix):
-                raise EvaluationError(f"run {run_id!r} is not committed under {where} (no _SUCCESS marker): "
-                                      "omit --run-id for the latest committed run, or run the radio_star_crossmatch DAG")
+            if not is_committed(lake, run_id, lake_prefix):
+                raise EvaluationError(
+                    f"run {run_id!r} is not committed under {where} (no _SUCCESS marker): "
+                    "omit --run-id for the latest committed run, or run the radio_star_crossmatch DAG"
+                )
             return run_id
-        runs = committed_runs(settings, lake_prefix)
-    except EvaluationError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - minio/urllib3 errors: one line for the CLI
-        raise EvaluationError(f"cannot read {where}: {type(exc).__name__}: {str(exc).splitlines()[0]}; "
-                              "is MinIO running (`make up`)?") from None
+        runs = committed_runs(lake, lake_prefix)
+    except LakeError as exc:
+        raise EvaluationError(f"cannot read {where}: {exc}") from None
     if not runs:
-        raise EvaluationError(f"no committed cross-match run under {where}: run `make demo` "
-                              "(or trigger the radio_star_crossmatch DAG) first")
+        raise EvaluationError(
+            f"no committed cross-match run under {where}: run `make demo` "
+            "(or trigger the radio_star_crossmatch DAG) first"
+        )
     return runs[-1]
 
 
@@ -71,63 +61,39 @@ class RunData:
     extra: dict = field(default_factory=dict)
 
 
-def read_run_table(settings: Settings, run_id: str, name: str, lake_prefix: str = "", filesystem=None) -> pd.DataFrame:
-    """One Parquet folder of a run (Spark part files; `_SUCCESS` and other `_`/`.` files are skipped)."""
-    import pyarrow.parquet as pq
-
-    if name not in RUN_TABLES:
-        raise ValueError(f"name: one of {', '.join(RUN_TABLES)}, got {name!r}")
-    path = f"{settings.lake_bucket}/{run_key(run_id, lake_prefix)}{name}"
-    try:
-        table = pq.read_table(path, filesystem=filesystem or s3_filesystem(settings))
-    except (OSError, ValueError) as exc:
-        raise EvaluationError(f"cannot read s3://{path}/ of committed run {run_id}: {str(exc).splitlines()[0]}") from None
-    return table.to_pandas()
-
-
-def read_json_object(settings: Settings, key: str) -> dict:
-    from radiostars.lake import lake_client
-
-    try:
-        response = lake_client(settings).get_object(settings.lake_bucket, key)
-        try:
-            return json.loads(response.read())
-        finally:
-            response.close()
-            response.release_conn()
-    except Exception as exc:  # noqa: BLE001
-        raise EvaluationError(f"cannot read s3://{settings.lake_bucket}/{key}: {type(exc).__name__}") from None
-
-
-def read_metrics(settings: Settings, run_id: str, lake_prefix: str = "") -> dict:
-    return read_json_object(settings, run_key(run_id, lake_prefix) + "metrics.json")
-
-
 KNOWN_OBJECT_COLUMNS = ["name", "ra_deg", "dec_deg", "object_type"]
 
 
-def read_known_objects(settings: Settings, run_id: str, lake_prefix: str = "", committed_at: datetime | None = None,
-                       filesystem=None) -> pd.DataFrame | None:
+def read_known_objects(
+    settings: Settings,
+    run: CommittedRun | None = None,
+    lake_prefix: str = "",
+    committed_before=None,
+    lake: Lake | None = None,
+) -> pd.DataFrame | None:
     """The known objects the warehouse uses for this run (docs/warehouse.md): ``known_objects/`` of the run
     when it commits one, else the ``raw/known_objects/`` snapshot as of the run's commit (the ingestion's
-    effective manifests committed at or before it); None when there is neither."""
-    import pyarrow.parquet as pq
-    from pyarrow import fs as pafs
-
-    from radiostars.ingest.errors import IngestError
-    from radiostars.ingest.manifest import effective_manifests, read_snapshot
-
-    filesystem = filesystem or s3_filesystem(settings)
-    folder = f"{settings.lake_bucket}/{run_key(run_id, lake_prefix)}known_objects"
+    effective manifests committed at or before it; ``committed_before`` overrides the run's commit time);
+    None when there is neither."""
+    lake = lake or Lake(settings)
+    if committed_before is None and run is not None:
+        committed_before = run.committed_at
     try:
-        if filesystem.get_file_info(folder).type == pafs.FileType.Directory:
-            return _latest_by_name(pq.read_table(folder, filesystem=filesystem).to_pandas())
-        if not effective_manifests(settings, "known_objects", lake_prefix, committed_before=committed_at):
+        if run is not None and run.parts.get("known_objects"):
+            return _latest_by_name(read_part(lake, run, "known_objects").to_pandas())
+        if not effective_manifests(settings, "known_objects", lake_prefix, lake, committed_before=committed_before):
             return None
-        return read_snapshot(settings, "known_objects", lake_prefix, columns=KNOWN_OBJECT_COLUMNS,
-                             committed_before=committed_at).to_pandas()
-    except (IngestError, OSError, ValueError) as exc:
-        raise EvaluationError(f"cannot read the known objects of run {run_id}: {str(exc).splitlines()[0]}") from None
+        return read_snapshot(
+            settings,
+            "known_objects",
+            lake_prefix,
+            columns=KNOWN_OBJECT_COLUMNS,
+            lake=lake,
+            committed_before=committed_before,
+        ).to_pandas()
+    except (LakeError, OSError, ValueError) as exc:
+        what = f"run {run.run_id}" if run is not None else "the raw snapshot"
+        raise EvaluationError(f"cannot read the known objects of {what}: {str(exc).splitlines()[0]}") from None
 
 
 def _latest_by_name(known: pd.DataFrame) -> pd.DataFrame:
@@ -145,21 +111,22 @@ def read_run(settings: Settings, run_id: str | None = None, lake_prefix: str = "
     """Resolve the run (latest committed by default) and read all its outputs."""
     if lake_prefix and not lake_prefix.endswith("/"):
         raise EvaluationError(f"--lake-prefix {lake_prefix!r} must end with '/'")
-    run_id = resolve_run_id(settings, run_id, lake_prefix)
-    fs = s3_filesystem(settings)
-    frames = {name: read_run_table(settings, run_id, name, lake_prefix, fs) for name in RUN_TABLES}
-    marker = read_json_object(settings, run_key(run_id, lake_prefix) + "_SUCCESS")
-    committed_at = _parse_time(marker.get("committed_at"))
-    return RunData(run_id=run_id, lake_prefix=lake_prefix, metrics=read_metrics(settings, run_id, lake_prefix),
-                   known_objects=read_known_objects(settings, run_id, lake_prefix, committed_at, fs),
-                   extra={"committed_at": committed_at.isoformat() if committed_at else None}, **frames)
-
-
-def _parse_time(value) -> datetime | None:
-    if value in (None, ""):
-        return None
+    lake = Lake(settings)
+    run_id = resolve_run_id(settings, run_id, lake_prefix, lake)
     try:
-        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        run = read_committed_run(lake, run_id, lake_prefix, required=RUN_TABLES)
+        frames = {name: read_part(lake, run, name).to_pandas() for name in RUN_TABLES}
+    except (LakeError, OSError, ValueError) as exc:
+        raise EvaluationError(
+            f"cannot read committed run {run_id} under s3://{settings.lake_bucket}/"
+            f"{crossmatch_root(lake_prefix)}: {str(exc).splitlines()[0]}"
+        ) from None
+    committed_at = run.committed_at
+    return RunData(
+        run_id=run_id,
+        lake_prefix=lake_prefix,
+        metrics=run.metrics,
+        known_objects=read_known_objects(settings, run, lake_prefix, lake=lake),
+        extra={"committed_at": committed_at.isoformat() if committed_at else None},
+        **frames,
+    )

@@ -76,6 +76,7 @@ def poisson_rate(count: float, n: int) -> tuple[float, float]:
 
 # ---- classes, bins ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ClassRule:
     """Thresholds of the reliability class (dbt vars of the same names) and of the known-object flag."""
@@ -90,10 +91,14 @@ class ClassRule:
     nonstellar_types: tuple[str, ...]
 
     @classmethod
-    def from_dbt_vars(cls, dbt_vars: dict) -> "ClassRule":
+    def from_dbt_vars(cls, dbt_vars: dict) -> ClassRule:
         try:
-            return cls(**{f: (tuple(dbt_vars[f]) if f == "nonstellar_types" else float(dbt_vars[f]))
-                          for f in cls.__dataclass_fields__})
+            return cls(
+                **{
+                    f: (tuple(dbt_vars[f]) if f == "nonstellar_types" else float(dbt_vars[f]))
+                    for f in cls.__dataclass_fields__
+                }
+            )
         except KeyError as exc:
             raise ValueError(f"dbt var {exc.args[0]} is missing from {DBT_PROJECT_FILE}") from None
 
@@ -101,11 +106,11 @@ class ClassRule:
         """One line per class, as docs/warehouse.md states the rule."""
         return {
             "A": f"with p_any, p_i: p_any >= max(run's p_any cut, {self.class_a_p_any:g}), p_i >= {self.class_a_p_i:g}, "
-                 f"no known non-stellar object within {self.near_known_arcsec:g}\" (flag false, not unknown); "
-                 f"without: p_chance < {self.class_a_p_chance:g}, one candidate, same flag",
+            f'no known non-stellar object within {self.near_known_arcsec:g}" (flag false, not unknown); '
+            f"without: p_chance < {self.class_a_p_chance:g}, one candidate, same flag",
             "B": f"otherwise, with p_any, p_i: p_any >= run's p_any cut (uncalibrated run: "
-                 f"{self.p_any_cut_uncalibrated:g}), p_i >= {self.class_b_p_i:g}, not near a known non-stellar "
-                 f"object; without: p_chance < {self.class_b_p_chance:g}, not near one",
+            f"{self.p_any_cut_uncalibrated:g}), p_i >= {self.class_b_p_i:g}, not near a known non-stellar "
+            f"object; without: p_chance < {self.class_b_p_chance:g}, not near one",
             "C": "everything else",
         }
 
@@ -147,9 +152,16 @@ def _nullable_float(values, n: int, name: str) -> np.ndarray:
     return a.to_numpy(dtype=float, na_value=np.nan)
 
 
-def reliability_class(p_chance: ArrayLike, p_any: ArrayLike | None = None, p_i: ArrayLike | None = None, *,
-                      n_candidates: ArrayLike | None = None, near_known_nonstellar: ArrayLike | None = None,
-                      p_any_cut: ArrayLike | float | None = None, rule: ClassRule | None = None) -> np.ndarray:
+def reliability_class(
+    p_chance: ArrayLike,
+    p_any: ArrayLike | None = None,
+    p_i: ArrayLike | None = None,
+    *,
+    n_candidates: ArrayLike | None = None,
+    near_known_nonstellar: ArrayLike | None = None,
+    p_any_cut: ArrayLike | float | None = None,
+    rule: ClassRule | None = None,
+) -> np.ndarray:
     """The reliability class of best candidates — the rule of ``marts.radio_star_candidates``
     (dbt_project/macros/reliability_class.sql), thresholds from the dbt vars (:func:`class_rule`).
 
@@ -186,8 +198,9 @@ def reliability_class(p_chance: ArrayLike, p_any: ArrayLike | None = None, p_i: 
     return np.where(a, "A", np.where(b, "B", "C")).astype(object)
 
 
-def near_known_nonstellar(ra_deg: ArrayLike, dec_deg: ArrayLike, known: pd.DataFrame | None,
-                          rule: ClassRule | None = None) -> np.ndarray | None:
+def near_known_nonstellar(
+    ra_deg: ArrayLike, dec_deg: ArrayLike, known: pd.DataFrame | None, rule: ClassRule | None = None
+) -> np.ndarray | None:
     """The warehouse's ``near_known_nonstellar`` flag: a known object whose ``object_type`` is one of the
     non-stellar types lies within ``near_known_arcsec`` of the position. ``known`` None (no snapshot)
     → None (unknown), as the warehouse's NULL."""
@@ -226,8 +239,9 @@ def binned_rate(x: ArrayLike, flags: ArrayLike, edges: ArrayLike) -> pd.DataFram
         sel = ok & (idx == b)
         r = Rate(int(f[sel].sum()), int(sel.sum()))
         lo, hi = r.interval()
-        rows.append({"bin_lo": float(e[b]), "bin_hi": float(e[b + 1]), "n": r.n, "k": r.k,
-                     "value": r.value, "lo": lo, "hi": hi})
+        rows.append(
+            {"bin_lo": float(e[b]), "bin_hi": float(e[b + 1]), "n": r.n, "k": r.k, "value": r.value, "lo": lo, "hi": hi}
+        )
     return pd.DataFrame(rows)
 
 
@@ -241,6 +255,7 @@ def rate_by_group(groups: ArrayLike, flags: ArrayLike, order: tuple[str, ...] | 
 
 # ---- completeness / reliability ---------------------------------------------------------------------
 
+
 def completeness(recovered: ArrayLike) -> Rate:
     """Fraction of injected stars whose best match is the right catalogue + id."""
     return rate(recovered)
@@ -253,8 +268,8 @@ def reliability(is_true: ArrayLike) -> Rate:
 
 # ---- FAR calibration ----------------------------------------------------------------------------------
 
-def far_calibration(metrics: dict, n_radio: int, n_false_pairs: int, n_false_best: int,
-                    tolerance: float = 0.2) -> dict:
+
+def far_calibration(metrics: dict, n_radio: int, n_false_pairs: int, n_false_best: int, tolerance: float = 0.2) -> dict:
     """Analytic vs control vs truth false-match rates, all in chance pairs per radio source.
 
     analytic: metrics `far_analytic` (Σ π R² ρ / N), error √(far·N)/N (Poisson scatter of the expected count);
@@ -271,16 +286,22 @@ def far_calibration(metrics: dict, n_radio: int, n_false_pairs: int, n_false_bes
     def compare(x: float, ex: float, y: float, ey: float) -> dict:
         ratio = x / y if y else math.nan
         pull = (x - y) / math.sqrt(ex * ex + ey * ey) if (ex > 0 or ey > 0) else math.nan
-        return {"ratio": _num(ratio), "pull_sigma": _num(pull),
-                "within_tolerance": bool(math.isfinite(ratio) and abs(ratio - 1) <= tolerance)}
+        return {
+            "ratio": _num(ratio),
+            "pull_sigma": _num(pull),
+            "within_tolerance": bool(math.isfinite(ratio) and abs(ratio - 1) <= tolerance),
+        }
 
     return {
-        "n_radio": int(n_radio), "tolerance": tolerance,
+        "n_radio": int(n_radio),
+        "tolerance": tolerance,
         "analytic": {"value": _num(a), "err": _num(a_err)},
         "control": {"value": _num(c), "err": _num(c_err), "pairs": (metrics.get("control") or {}).get("pairs")},
         "truth_pairs": {"value": _num(t), "err": _num(t_err), "count": int(n_false_pairs)},
         "truth_best": {"value": _num(tb), "err": _num(tb_err), "count": int(n_false_best)},
-        "p_chance_sum_per_source": _num(float(metrics.get("p_chance_sum", math.nan)) / n_radio if n_radio else math.nan),
+        "p_chance_sum_per_source": _num(
+            float(metrics.get("p_chance_sum", math.nan)) / n_radio if n_radio else math.nan
+        ),
         "analytic_vs_control": compare(a, a_err, c, c_err),
         "analytic_vs_truth": compare(a, a_err, t, t_err),
         "control_vs_truth": compare(c, c_err, t, t_err),
@@ -288,6 +309,7 @@ def far_calibration(metrics: dict, n_radio: int, n_false_pairs: int, n_false_bes
 
 
 # ---- chance expectation per radio source ------------------------------------------------------------
+
 
 def source_density(radio_names: pd.Series, radio_pixels: ArrayLike, pairs: pd.DataFrame) -> np.ndarray:
     """ρ [arcsec⁻²] per radio source: its own value where it has candidates, else the median of its
@@ -302,8 +324,9 @@ def source_density(radio_names: pd.Series, radio_pixels: ArrayLike, pairs: pd.Da
     return np.where(np.isfinite(rho), rho, overall)
 
 
-def expected_chance_sep_sigma(sigma_arcsec: ArrayLike, radius_arcsec: ArrayLike, rho_arcsec2: ArrayLike,
-                              edges: ArrayLike) -> np.ndarray:
+def expected_chance_sep_sigma(
+    sigma_arcsec: ArrayLike, radius_arcsec: ArrayLike, rho_arcsec2: ArrayLike, edges: ArrayLike
+) -> np.ndarray:
     """Expected number of chance pairs per sep/σ bin, summed over radio sources: a uniform field of
     density ρ gives π ρ σ² (x₂² − x₁²) pairs in [x₁, x₂), cut at x = R/σ."""
     s = np.asarray(sigma_arcsec, float)[:, None]
@@ -325,10 +348,15 @@ def observed_chance_cdf(p: ArrayLike, nearest_false_p: ArrayLike, n_sources: int
     """Observed fraction of the n_sources radio sources whose nearest false candidate has p_chance ≤ p
     (`nearest_false_p`: one value per source that has a false candidate)."""
     q = np.sort(np.asarray(nearest_false_p, float)[np.isfinite(np.asarray(nearest_false_p, float))])
-    return np.searchsorted(q, np.asarray(p, float), side="right") / n_sources if n_sources else np.full(np.shape(p), np.nan)
+    return (
+        np.searchsorted(q, np.asarray(p, float), side="right") / n_sources
+        if n_sources
+        else np.full(np.shape(p), np.nan)
+    )
 
 
 # ---- selection by a score ----------------------------------------------------------------------------
+
 
 def _selected(score: np.ndarray, threshold: float, keep: str) -> np.ndarray:
     if keep == "ge":
@@ -338,8 +366,9 @@ def _selected(score: np.ndarray, threshold: float, keep: str) -> np.ndarray:
     raise ValueError(f"keep: 'ge' or 'le', got {keep!r}")
 
 
-def selection_curve(score: ArrayLike, is_true: ArrayLike, n_injected: int, thresholds: ArrayLike,
-                    keep: str) -> pd.DataFrame:
+def selection_curve(
+    score: ArrayLike, is_true: ArrayLike, n_injected: int, thresholds: ArrayLike, keep: str
+) -> pd.DataFrame:
     """Completeness (true selected / n_injected) and reliability (true / selected) of the best candidates
     kept by `score >= t` (keep='ge', e.g. p_any) or `score <= t` (keep='le', e.g. p_chance)."""
     s = np.asarray(score, float)
@@ -348,9 +377,15 @@ def selection_curve(score: ArrayLike, is_true: ArrayLike, n_injected: int, thres
     for t in np.asarray(thresholds, float):
         sel = _selected(s, t, keep)
         n_sel, n_true = int(sel.sum()), int((sel & f).sum())
-        rows.append({"threshold": float(t), "n_selected": n_sel, "n_true": n_true,
-                     "completeness": n_true / n_injected if n_injected else math.nan,
-                     "reliability": n_true / n_sel if n_sel else math.nan})
+        rows.append(
+            {
+                "threshold": float(t),
+                "n_selected": n_sel,
+                "n_true": n_true,
+                "completeness": n_true / n_injected if n_injected else math.nan,
+                "reliability": n_true / n_sel if n_sel else math.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -373,14 +408,24 @@ def cut_at_completeness(score: ArrayLike, is_true: ArrayLike, n_injected: int, t
         n_true = int((sel & f).sum())
         if n_true >= need:
             n_sel = int(sel.sum())
-            return {"threshold": float(t), "n_selected": n_sel, "n_true": n_true,
-                    "completeness": n_true / n_injected if n_injected else math.nan,
-                    "reliability": n_true / n_sel if n_sel else math.nan}
+            return {
+                "threshold": float(t),
+                "n_selected": n_sel,
+                "n_true": n_true,
+                "completeness": n_true / n_injected if n_injected else math.nan,
+                "reliability": n_true / n_sel if n_sel else math.nan,
+            }
     return {"threshold": None, "n_selected": 0, "n_true": 0, "completeness": math.nan, "reliability": math.nan}
 
 
-def compare_at_equal_completeness(p_any: ArrayLike, p_chance: ArrayLike, is_true: ArrayLike, n_injected: int,
-                                  levels: ArrayLike, tolerance: float = 1e-12) -> pd.DataFrame:
+def compare_at_equal_completeness(
+    p_any: ArrayLike,
+    p_chance: ArrayLike,
+    is_true: ArrayLike,
+    n_injected: int,
+    levels: ArrayLike,
+    tolerance: float = 1e-12,
+) -> pd.DataFrame:
     """Which selection of the best candidates is purer at equal completeness: for each completeness
     level, the strictest cut p_any ≥ t and the strictest cut p_chance ≤ t reaching it
     (:func:`cut_at_completeness`) with their reliabilities. ``purer`` is 'p_any', 'p_chance', 'equal'
@@ -396,12 +441,21 @@ def compare_at_equal_completeness(p_any: ArrayLike, p_chance: ArrayLike, is_true
             purer = "equal"
         else:
             purer = "p_any" if ra > rc else "p_chance"
-        rows.append({"completeness_level": float(level),
-                     "p_any_threshold": a["threshold"], "p_any_completeness": a["completeness"],
-                     "p_any_n_selected": a["n_selected"], "p_any_reliability": ra,
-                     "p_chance_threshold": c["threshold"], "p_chance_completeness": c["completeness"],
-                     "p_chance_n_selected": c["n_selected"], "p_chance_reliability": rc,
-                     "reliability_gain": (ra - rc) if purer is not None else math.nan, "purer": purer})
+        rows.append(
+            {
+                "completeness_level": float(level),
+                "p_any_threshold": a["threshold"],
+                "p_any_completeness": a["completeness"],
+                "p_any_n_selected": a["n_selected"],
+                "p_any_reliability": ra,
+                "p_chance_threshold": c["threshold"],
+                "p_chance_completeness": c["completeness"],
+                "p_chance_n_selected": c["n_selected"],
+                "p_chance_reliability": rc,
+                "reliability_gain": (ra - rc) if purer is not None else math.nan,
+                "purer": purer,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -422,13 +476,13 @@ def calibration_curve(predicted: ArrayLike, observed: ArrayLike, edges: ArrayLik
     p = np.asarray(predicted, float)
     table = binned_rate(p, observed, edges)
     idx = np.clip(np.searchsorted(np.asarray(edges, float), p, side="right") - 1, 0, len(edges) - 2)
-    means = [float(np.mean(p[np.isfinite(p) & (idx == b)])) if n else math.nan
-             for b, n in enumerate(table["n"])]
+    means = [float(np.mean(p[np.isfinite(p) & (idx == b)])) if n else math.nan for b, n in enumerate(table["n"])]
     table.insert(3, "mean_predicted", means)
     return table
 
 
 # ---- physics -------------------------------------------------------------------------------------------
+
 
 def signal_to_noise(flux_mjy: ArrayLike, rms_mjy: ArrayLike) -> np.ndarray:
     """flux / rms (NaN where rms ≤ 0 or missing)."""
@@ -443,8 +497,9 @@ def total_proper_motion(pmra_mas_yr: ArrayLike, pmdec_mas_yr: ArrayLike) -> np.n
     return np.hypot(np.asarray(pmra_mas_yr, float), np.asarray(pmdec_mas_yr, float))
 
 
-def distance_pc(parallax_mas: ArrayLike, parallax_error_mas: ArrayLike,
-                min_snr: float = DISTANCE_MIN_PARALLAX_SNR) -> np.ndarray:
+def distance_pc(
+    parallax_mas: ArrayLike, parallax_error_mas: ArrayLike, min_snr: float = DISTANCE_MIN_PARALLAX_SNR
+) -> np.ndarray:
     """1000/ϖ [pc] where ϖ/σ_ϖ > min_snr, else NaN (no distance from a poor or missing parallax)."""
     plx = np.asarray(parallax_mas, float)
     err = np.asarray(parallax_error_mas, float)

@@ -1,16 +1,18 @@
 """Errors of the ingestion: one line each, saying what is wrong and what to do.
 
-``retryable`` tells the DAG whether an Airflow retry can help (a service that is down may come back;
-bad data or a schema change will not fix itself, so those fail at once without retries).
+``retryable`` (of :class:`radiostars.errors.RadiostarsError`) tells the DAG whether an Airflow retry can
+help (a service that is down may come back; bad data or a schema change will not fix itself, so those
+fail at once without retries). The lake's errors (MinIO down, a committed file missing or altered) are
+:mod:`radiostars.lake.errors`.
 """
 
 from __future__ import annotations
 
+from radiostars.errors import RadiostarsError
 
-class IngestError(RuntimeError):
-    """Base class; the message is one line."""
 
-    retryable: bool = False
+class IngestError(RadiostarsError):
+    """Base class of the ingestion's errors; the message is one line."""
 
 
 class ParamsError(IngestError, ValueError):
@@ -23,19 +25,9 @@ class SourceUnavailable(IngestError):
     retryable = True
 
 
-class LakeUnavailable(IngestError):
-    """MinIO cannot be reached or refused a read/write."""
-
-    retryable = True
-
-
 class SchemaDriftError(IngestError):
     """The MySQL table no longer has the expected columns/types (or does not exist)."""
 
 
 class QuarantineThresholdExceeded(IngestError):
     """Too large a fraction of a batch failed validation; nothing was committed."""
-
-
-class LakeIntegrityError(IngestError):
-    """A committed file is missing or its checksum does not match its manifest."""

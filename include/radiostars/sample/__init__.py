@@ -3,6 +3,6 @@ stars, a synthetic SMGPS-like radio catalogue with radio stars injected, SIMBAD-
 and the scale generator. See docs/data.md for every table, column, unit and id range.
 
 Public entry points: :func:`radiostars.sample.seed.seed`, :func:`radiostars.sample.update.apply_update`,
-:func:`radiostars.sample.scale.generate_scale`, :func:`radiostars.sample.manifest.write_manifest`,
+:func:`radiostars.sample.scale.generate_scale` (its manifests: :func:`radiostars.lake.raw.write_manifest`),
 and the CLI :func:`radiostars.sample.cli.main`.
 """

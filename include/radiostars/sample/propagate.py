@@ -31,22 +31,26 @@ def _nan_to_zero(x) -> np.ndarray:
     return np.where(np.isfinite(x), x, 0.0)
 
 
-def propagate_astropy(ra_deg, dec_deg, pmra_mas_yr, pmdec_mas_yr, parallax_mas,
-                      ref_epoch_jyear, target_epoch_mjd) -> tuple[np.ndarray, np.ndarray]:
+def propagate_astropy(
+    ra_deg, dec_deg, pmra_mas_yr, pmdec_mas_yr, parallax_mas, ref_epoch_jyear, target_epoch_mjd
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions at ``target_epoch_mjd`` (UTC MJD) via astropy apply_space_motion [deg]."""
     plx = np.asarray(parallax_mas, dtype=float)
     dist_pc = np.where(np.isfinite(plx) & (plx >= 0.1), 1000.0 / np.where(plx > 0, plx, 1.0), 1e4)
     ref = np.broadcast_to(np.asarray(ref_epoch_jyear, dtype=float), dist_pc.shape)
-    c = SkyCoord(ra=np.asarray(ra_deg, float) * u.deg, dec=np.asarray(dec_deg, float) * u.deg,
-                 distance=dist_pc * u.pc,
-                 pm_ra_cosdec=_nan_to_zero(pmra_mas_yr) * u.mas / u.yr,
-                 pm_dec=_nan_to_zero(pmdec_mas_yr) * u.mas / u.yr,
-                 radial_velocity=np.zeros(dist_pc.shape) * u.km / u.s,
-                 obstime=Time(ref, format="jyear", scale="tcb"), frame="icrs")
+    c = SkyCoord(
+        ra=np.asarray(ra_deg, float) * u.deg,
+        dec=np.asarray(dec_deg, float) * u.deg,
+        distance=dist_pc * u.pc,
+        pm_ra_cosdec=_nan_to_zero(pmra_mas_yr) * u.mas / u.yr,
+        pm_dec=_nan_to_zero(pmdec_mas_yr) * u.mas / u.yr,
+        radial_velocity=np.zeros(dist_pc.shape) * u.km / u.s,
+        obstime=Time(ref, format="jyear", scale="tcb"),
+        frame="icrs",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ERFA warns about distant stars / dubious years
-        moved = c.apply_space_motion(new_obstime=Time(np.asarray(target_epoch_mjd, float), format="mjd",
-                                                      scale="utc"))
+        moved = c.apply_space_motion(new_obstime=Time(np.asarray(target_epoch_mjd, float), format="mjd", scale="utc"))
     return moved.ra.deg, moved.dec.deg
 
 
@@ -60,8 +64,3 @@ def propagate_linear(ra_deg, dec_deg, pmra_mas_yr, pmdec_mas_yr, dt_yr) -> tuple
     y = np.cos(d) * np.sin(a) + dt * (mua * np.cos(a) - mud * np.sin(d) * np.sin(a))
     z = np.sin(d) + dt * (mud * np.cos(d))
     return np.degrees(np.arctan2(y, x)) % 360.0, np.degrees(np.arctan2(z, np.hypot(x, y)))
-
-
-def mjd_to_jyear(mjd) -> np.ndarray:
-    """Julian year of an MJD: 2000.0 + (MJD − 51544.5) / 365.25."""
-    return 2000.0 + (np.asarray(mjd, dtype=float) - 51544.5) / 365.25

@@ -19,20 +19,19 @@ DEFAULT_BG_DENSITY_PER_DEG2 = 1000.0
 CAL_ERR_FRACTION = 0.05
 
 
-def expected_count_above(s_mjy: float, area_deg2: float, density_per_deg2: float = DEFAULT_BG_DENSITY_PER_DEG2,
-                         slope: float = DEFAULT_SLOPE) -> float:
+def expected_count_above(
+    s_mjy: float, area_deg2: float, density_per_deg2: float = DEFAULT_BG_DENSITY_PER_DEG2, slope: float = DEFAULT_SLOPE
+) -> float:
     """N(>S) · area = ρ₀ (S/S₀)^(−γ) · area."""
     return density_per_deg2 * (s_mjy / S0_MJY) ** (-slope) * area_deg2
 
 
-def sample_power_law(rng: np.random.Generator, n: int, s_lo_mjy: float, slope: float = DEFAULT_SLOPE
-                     ) -> np.ndarray:
+def sample_power_law(rng: np.random.Generator, n: int, s_lo_mjy: float, slope: float = DEFAULT_SLOPE) -> np.ndarray:
     """S = S_lo · U^(−1/γ), U ~ U(0,1]: N(>S) ∝ S^(−γ) above S_lo."""
     return s_lo_mjy * (1.0 - rng.random(n)) ** (-1.0 / slope)
 
 
-def observe_fluxes(rng: np.random.Generator, int_true_mjy: np.ndarray, rms_mjy: np.ndarray
-                   ) -> dict[str, np.ndarray]:
+def observe_fluxes(rng: np.random.Generator, int_true_mjy: np.ndarray, rms_mjy: np.ndarray) -> dict[str, np.ndarray]:
     """Peak/int fluxes measured with noise; returns peak, int, int_err [mJy] and the size ratio r."""
     n = len(int_true_mjy)
     ratio = 1.0 + rng.exponential(0.15, n)
@@ -40,14 +39,23 @@ def observe_fluxes(rng: np.random.Generator, int_true_mjy: np.ndarray, rms_mjy: 
     peak = peak_true + rms_mjy * rng.standard_normal(n)
     int_err = np.hypot(ratio * rms_mjy, CAL_ERR_FRACTION * int_true_mjy)
     integ = int_true_mjy + int_err * rng.standard_normal(n)
-    return {"peak_flux_mjy": peak, "int_flux_mjy": integ, "int_flux_err_mjy": int_err, "ratio": ratio,
-            "int_true_mjy": int_true_mjy}
+    return {
+        "peak_flux_mjy": peak,
+        "int_flux_mjy": integ,
+        "int_flux_err_mjy": int_err,
+        "ratio": ratio,
+        "int_true_mjy": int_true_mjy,
+    }
 
 
-def detected_background(rng: np.random.Generator, rms_mjy: float, area_deg2: float,
-                        density_per_deg2: float = DEFAULT_BG_DENSITY_PER_DEG2,
-                        slope: float = DEFAULT_SLOPE, n_target: int | None = None
-                        ) -> dict[str, np.ndarray]:
+def detected_background(
+    rng: np.random.Generator,
+    rms_mjy: float,
+    area_deg2: float,
+    density_per_deg2: float = DEFAULT_BG_DENSITY_PER_DEG2,
+    slope: float = DEFAULT_SLOPE,
+    n_target: int | None = None,
+) -> dict[str, np.ndarray]:
     """Detected (peak ≥ 5σ) background sources for one field of uniform rms.
 
     Draws Poisson(N(>3σ)·area) true sources and keeps the detected ones; with ``n_target`` draws in
@@ -73,3 +81,29 @@ def detected_background(rng: np.random.Generator, rms_mjy: float, area_deg2: flo
     if n_target is not None:
         out = {k: v[:n_target] for k, v in out.items()}
     return out
+
+
+def radio_source_columns(
+    ra_deg: np.ndarray,
+    dec_deg: np.ndarray,
+    sigma_arcsec: np.ndarray,
+    obs: dict[str, np.ndarray],
+    rms_mjy: np.ndarray,
+    obs_epoch_mjd: np.ndarray,
+    field: str,
+) -> dict[str, np.ndarray]:
+    """The catalogue columns of radio sources (the `radio_sources` table, docs/data.md), without the name: the
+    quoted position error per axis, the observed fluxes of :func:`observe_fluxes`, the field's rms and epochs."""
+    n = len(ra_deg)
+    return {
+        "ra_deg": ra_deg,
+        "dec_deg": dec_deg,
+        "ra_err_arcsec": sigma_arcsec,
+        "dec_err_arcsec": np.array(sigma_arcsec, copy=True),
+        "peak_flux_mjy": obs["peak_flux_mjy"],
+        "int_flux_mjy": obs["int_flux_mjy"],
+        "int_flux_err_mjy": obs["int_flux_err_mjy"],
+        "rms_mjy": np.broadcast_to(np.asarray(rms_mjy, dtype=float), (n,)).copy(),
+        "obs_epoch_mjd": obs_epoch_mjd,
+        "field": np.full(n, field, dtype=object),
+    }

@@ -1,7 +1,9 @@
 """Evaluation-only truth, written under ``settings.truth_dir`` (never read by the pipeline).
 
 Files: ``radio_truth.parquet`` (one row per clean radio source: source_name, row_id, catalogue,
-star_id, is_injected, true_ra_deg/true_dec_deg at obs_epoch_mjd, int_true_mjy, field),
+star_id, is_injected, true_ra_deg/true_dec_deg at obs_epoch_mjd, int_true_mjy, field, … — the full
+list is ``generate.TRUTH_RADIO_COLUMNS``), ``fields_truth.parquet`` (one row per field: geometry, rms,
+systematic σ, its coherent offset, counts, the faint-star density),
 ``known_objects_truth.parquet`` (name, object_type, radio_name of the tagged background source),
 ``dirty_rows.parquet`` (table, row_id, kind), ``dirty_counts.json`` ({table: {kind: n}}),
 ``seed_manifest.json`` (parameters, row counts, checksums, timings) and, per ``--update`` run,
@@ -44,11 +46,41 @@ def dirty_counts(dirty_rows: list[tuple[str, int, str]]) -> dict[str, dict[str, 
     return out
 
 
-def write_seed_truth(truth_dir: Path, radio: pd.DataFrame, known: pd.DataFrame,
-                     dirty_rows: list[tuple[str, int, str]], manifest: dict) -> None:
+def write_seed_truth(
+    truth_dir: Path,
+    radio: pd.DataFrame,
+    known: pd.DataFrame,
+    dirty_rows: list[tuple[str, int, str]],
+    manifest: dict,
+    fields: pd.DataFrame | None = None,
+) -> None:
     write_parquet(truth_dir / "radio_truth.parquet", radio)
+    if fields is not None:
+        write_parquet(truth_dir / "fields_truth.parquet", fields)
     write_parquet(truth_dir / "known_objects_truth.parquet", known)
-    write_parquet(truth_dir / "dirty_rows.parquet",
-                  pd.DataFrame(dirty_rows, columns=["table", "row_id", "kind"]))
+    write_parquet(truth_dir / "dirty_rows.parquet", pd.DataFrame(dirty_rows, columns=["table", "row_id", "kind"]))
     write_json(truth_dir / "dirty_counts.json", dirty_counts(dirty_rows))
     write_json(truth_dir / "seed_manifest.json", manifest)
+
+
+def sample_summary(gen) -> dict:
+    """Counts a user checks first: area, radio sources, radio stars by kind, faint density per field."""
+    t, f = gen.truth_radio, gen.truth_fields
+    inj = t[t["is_injected"]]
+    plane = f[f["kind"] == "plane"]
+    return {
+        "area_deg2": {
+            "plane": round(float(plane["area_deg2"].sum()), 2),
+            "pointings": round(float(f.loc[f["kind"] == "hpm", "area_deg2"].sum()), 2),
+        },
+        "radio_sources": int(len(t)),
+        "radio_stars": int(len(inj)),
+        "radio_stars_by_field_kind": {str(k): int(v) for k, v in inj["field_kind"].value_counts().items()},
+        "radio_stars_by_class": {str(k): int(v) for k, v in inj["star_class"].value_counts().items()},
+        "star_fraction_plane": round(
+            float(inj["field_kind"].eq("plane").sum() / max(1, t["field_kind"].eq("plane").sum())), 5
+        ),
+        "faint_density_per_deg2_plane_median": round(float(plane["faint_density_per_deg2"].median()), 0)
+        if len(plane)
+        else None,
+    }

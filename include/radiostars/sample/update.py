@@ -21,15 +21,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from radiostars.catalogues.schema import TABLES, column_names
 from radiostars.sample import ids
 from radiostars.sample.errors import SampleError
 from radiostars.sample.faint_stars import faint_star_chunk
-from radiostars.sample.fields import demo_fields, galactic_name, galactic_to_icrs, make_unique, uniform_lb
+from radiostars.sample.fields import Field, demo_fields, galactic_name, galactic_to_icrs, make_unique, uniform_lb
 from radiostars.sample.generate import rng_for
 from radiostars.sample.loader import MySQLLoader, connect
-from radiostars.sample.radio_errors import position_error_arcsec, scatter_positions
-from radiostars.sample.radio_flux import detected_background
-from radiostars.sample.schema import TABLES, column_names
+from radiostars.sample.radio_errors import position_error_arcsec, quoted_error_arcsec, scatter_positions
+from radiostars.sample.radio_flux import detected_background, radio_source_columns
 from radiostars.sample.truth import write_json, write_parquet
 
 _STREAM_UPDATE = 50
@@ -62,8 +62,9 @@ def _scalar(cur, sql: str):
     return cur.fetchone()[0]
 
 
-def apply_update(url: str, fraction: float, *, seed: int, tables: list[str], truth_dir: Path,
-                 updated_at: dt.datetime | None = None) -> dict:
+def apply_update(
+    url: str, fraction: float, *, seed: int, tables: list[str], truth_dir: Path, updated_at: dt.datetime | None = None
+) -> dict:
     try:
         fraction = float(fraction)
     except (TypeError, ValueError):
@@ -74,18 +75,23 @@ def apply_update(url: str, fraction: float, *, seed: int, tables: list[str], tru
     if not manifest_path.is_file():
         raise SampleError(f"{manifest_path} is missing: run `radiostars seed` before `--update`")
     seed_params = json.loads(manifest_path.read_text())["params"]
-    fields = demo_fields(seed_params["area_deg2"], seed_params["n_fields"])
+    # the seed's plane fields (new stars / sources go there); an old manifest without them: the demo layout
+    fields = [Field(**f) for f in seed_params.get("fields", []) if f.get("kind", "plane") == "plane"] or demo_fields(
+        seed_params.get("area_deg2") or 20.0, seed_params.get("n_fields", 5)
+    )
     summary: dict = {"fraction": fraction, "tables": {}}
     records = []
     with connect(url) as conn:
         with conn.cursor() as cur:
             for table in tables:
-                if not _scalar(cur, f"SELECT COUNT(*) FROM information_schema.tables WHERE "
-                                    f"table_schema = DATABASE() AND table_name = '{table}'"):
+                if not _scalar(
+                    cur,
+                    f"SELECT COUNT(*) FROM information_schema.tables WHERE "
+                    f"table_schema = DATABASE() AND table_name = '{table}'",
+                ):
                     raise SampleError(f"table {table} does not exist: run `radiostars seed` first")
-            max_ts = max((_scalar(cur, f"SELECT MAX(updated_at) FROM `{t}`") or dt.datetime.min)
-                         for t in tables)
-        now = updated_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            max_ts = max((_scalar(cur, f"SELECT MAX(updated_at) FROM `{t}`") or dt.datetime.min) for t in tables)
+        now = updated_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
         ts = max(now, max_ts + dt.timedelta(microseconds=1))
         for ti, table in enumerate(tables):
             with conn.cursor() as cur:
@@ -104,13 +110,19 @@ def apply_update(url: str, fraction: float, *, seed: int, tables: list[str], tru
                 cur.execute("CREATE TEMPORARY TABLE _rs_update (row_id BIGINT PRIMARY KEY, v DOUBLE)")
                 rows = list(zip(corr.tolist(), vals.tolist()))
                 for s in range(0, len(rows), 5000):
-                    cur.executemany("INSERT INTO _rs_update (row_id, v) VALUES (%s, %s)", rows[s:s + 5000])
-                cur.execute(f"UPDATE `{table}` t JOIN _rs_update u ON t.row_id = u.row_id "
-                            f"SET {_CORRECTION_SQL[table]}, t.updated_at = %s", (ts,))
+                    cur.executemany("INSERT INTO _rs_update (row_id, v) VALUES (%s, %s)", rows[s : s + 5000])
+                cur.execute(
+                    f"UPDATE `{table}` t JOIN _rs_update u ON t.row_id = u.row_id "
+                    f"SET {_CORRECTION_SQL[table]}, t.updated_at = %s",
+                    (ts,),
+                )
                 for s in range(0, len(dele), 5000):
-                    part = dele[s:s + 5000].tolist()
-                    cur.execute(f"UPDATE `{table}` SET deleted = 1, updated_at = %s WHERE row_id IN "
-                                f"({', '.join(['%s'] * len(part))})", (ts, *part))
+                    part = dele[s : s + 5000].tolist()
+                    cur.execute(
+                        f"UPDATE `{table}` SET deleted = 1, updated_at = %s WHERE row_id IN "
+                        f"({', '.join(['%s'] * len(part))})",
+                        (ts, *part),
+                    )
                 cur.execute("DROP TEMPORARY TABLE _rs_update")
             new = _new_rows(conn, table, n_ins, rng, fields, ts, max_row + 1) if n_ins else None
             if new is not None:
@@ -119,17 +131,25 @@ def apply_update(url: str, fraction: float, *, seed: int, tables: list[str], tru
             records += [(table, int(r), "correct") for r in corr] + [(table, int(r), "delete") for r in dele]
             if new is not None:
                 records += [(table, int(r), "insert") for r in new["row_id"]]
-            summary["tables"][table] = {"live_before": int(len(live)), "changed": n, "correct": n_corr,
-                                        "delete": n_del, "insert": n_ins}
+            summary["tables"][table] = {
+                "live_before": int(len(live)),
+                "changed": n,
+                "correct": n_corr,
+                "delete": n_del,
+                "insert": n_ins,
+            }
     summary["updated_at"] = ts.isoformat()
     run = ts.strftime("%Y%m%dT%H%M%S%f")
-    write_parquet(truth_dir / "updates" / f"{run}.parquet", pd.DataFrame(records, columns=["table", "row_id", "action"]))
+    write_parquet(
+        truth_dir / "updates" / f"{run}.parquet", pd.DataFrame(records, columns=["table", "row_id", "action"])
+    )
     write_json(truth_dir / "updates" / f"{run}.json", summary)
     return summary
 
 
-def _new_rows(conn, table: str, n: int, rng: np.random.Generator, fields, ts: dt.datetime,
-              first_row_id: int) -> pd.DataFrame:
+def _new_rows(
+    conn, table: str, n: int, rng: np.random.Generator, fields, ts: dt.datetime, first_row_id: int
+) -> pd.DataFrame:
     """n new rows for ``table`` (schema columns) with row_ids from ``first_row_id``."""
     f = fields[int(rng.integers(len(fields)))]
     if table == "gaia_dr3":
@@ -144,19 +164,25 @@ def _new_rows(conn, table: str, n: int, rng: np.random.Generator, fields, ts: dt
         obs = detected_background(rng, f.rms_mjy, f.area_deg2, n_target=n)
         l_deg, b_deg = uniform_lb(rng, f, n)
         ra, dec = galactic_to_icrs(l_deg, b_deg)
-        sigma = position_error_arcsec(obs["peak_flux_mjy"] / f.rms_mjy, f.sys_err_arcsec)
-        ra, dec = scatter_positions(rng, ra, dec, sigma)
+        # quoted: the statistical error only; the scatter adds the field's systematic (docs/data.md)
+        sigma = quoted_error_arcsec(obs["peak_flux_mjy"] / f.rms_mjy)
+        ra, dec = scatter_positions(
+            rng, ra, dec, position_error_arcsec(obs["peak_flux_mjy"] / f.rms_mjy, f.sys_err_arcsec)
+        )
         with conn.cursor() as cur:
             cur.execute("SELECT source_name FROM radio_sources")
             taken = {r[0] for r in cur.fetchall()}
         from radiostars.sample.fields import icrs_to_galactic
+
         names = make_unique(galactic_name(*icrs_to_galactic(ra, dec)), taken)
-        df = pd.DataFrame({"source_name": names, "ra_deg": ra, "dec_deg": dec, "ra_err_arcsec": sigma,
-                           "dec_err_arcsec": sigma.copy(), "peak_flux_mjy": obs["peak_flux_mjy"],
-                           "int_flux_mjy": obs["int_flux_mjy"], "int_flux_err_mjy": obs["int_flux_err_mjy"],
-                           "rms_mjy": np.full(n, f.rms_mjy),
-                           "obs_epoch_mjd": f.epoch_mjd_start + rng.uniform(0, 60.0, n),
-                           "field": np.full(n, f.name, dtype=object)})
+        df = pd.DataFrame(
+            {
+                "source_name": names,
+                **radio_source_columns(
+                    ra, dec, sigma, obs, f.rms_mjy, f.epoch_mjd_start + rng.uniform(0, 60.0, n), f.name
+                ),
+            }
+        )
     else:
         raise SampleError(f"inserts are not defined for {table}")
     df["row_id"] = np.arange(first_row_id, first_row_id + n, dtype=np.int64)

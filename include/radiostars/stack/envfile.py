@@ -1,12 +1,22 @@
-"""Create the local `.env` from `.env.example` and fill the generated secrets (never committed)."""
+"""Create the local `.env` from `.env.example` and generate every secret into it (never committed).
+
+Every credential of the stack (:data:`radiostars.config.GENERATED_SECRETS`) is strong random per machine.
+The file is written atomically (a temporary file created 0600, then renamed over `.env`), so no reader
+ever sees a half-written file and the secrets are never world-readable, not even for an instant.
+
+Migration: an existing `.env` that still holds a value this project once published as a default
+(``radiostars-local``, ``root-local`` ...) or a placeholder gets a generated value in its place; the
+next ``stack up`` moves the running databases to the new passwords (docs/security.md).
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
 
-from radiostars.config import GENERATED_SECRETS, PROJECT_ROOT, parse_env_file
+from radiostars.config import GENERATED_SECRETS, PROJECT_ROOT, is_weak_secret, parse_env_file
 
 
 def _generate(key: str) -> str:
@@ -14,18 +24,35 @@ def _generate(key: str) -> str:
         from cryptography.fernet import Fernet
 
         return Fernet.generate_key().decode()
-    return secrets.token_urlsafe(48)
+    # 32 random bytes; URL-safe alphabet (A-Z a-z 0-9 - _), so it needs no quoting in URLs, DSNs or YAML
+    return secrets.token_urlsafe(32)
 
 
-def ensure_env_file(env_path: Path = PROJECT_ROOT / ".env",
-                    example_path: Path = PROJECT_ROOT / ".env.example") -> list[str]:
-    """Idempotent: keeps every value already in .env, adds missing keys from the example, fills
-    empty generated secrets. Returns the keys it generated."""
-    if not env_path.exists():
-        env_path.write_text(example_path.read_text())
-    current = parse_env_file(env_path)
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically with mode 0600 from the first byte (temp file + rename)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)  # whatever the umask
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def ensure_env_file(
+    env_path: Path = PROJECT_ROOT / ".env", example_path: Path = PROJECT_ROOT / ".env.example"
+) -> list[str]:
+    """Idempotent: keeps every value already in .env, adds missing keys from the example, generates every
+    secret that is empty, a placeholder or a known default. Returns the keys it generated."""
+    text = env_path.read_text() if env_path.exists() else example_path.read_text()
+    current = parse_env_file(env_path) if env_path.exists() else parse_env_file(example_path)
     example = parse_env_file(example_path)
-    lines = env_path.read_text().splitlines()
+    lines = text.splitlines()
     missing = [key for key in example if key not in current]
     if missing:
         lines.append("# added from .env.example")
@@ -33,13 +60,15 @@ def ensure_env_file(env_path: Path = PROJECT_ROOT / ".env",
         current.update({key: example[key] for key in missing})
     generated = []
     for key in GENERATED_SECRETS:
-        if not current.get(key):
+        if is_weak_secret(current.get(key, "")):
             value = _generate(key)
             generated.append(key)
             lines = [f"{key}={value}" if line.split("=", 1)[0].strip() == key else line for line in lines]
             if not any(line.split("=", 1)[0].strip() == key for line in lines):
                 lines.append(f"{key}={value}")
-    env_path.write_text("\n".join(lines) + "\n")
+    new_text = "\n".join(lines) + "\n"
+    if not env_path.exists() or new_text != env_path.read_text():
+        write_private(env_path, new_text)
     env_path.chmod(0o600)
     return generated
 

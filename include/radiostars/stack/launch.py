@@ -6,11 +6,15 @@ import os
 import sys
 
 from radiostars.config import get_settings
+from radiostars.errors import RadiostarsError
 from radiostars.stack.services import program_specs
 
 
 def main(name: str) -> None:
-    specs = program_specs(get_settings())
+    try:
+        specs = program_specs(get_settings())
+    except RadiostarsError as exc:  # e.g. a weak secret: one line in the program's log, no traceback
+        sys.exit(f"radiostars.stack.launch {name}: {exc}")
     if name not in specs:
         sys.exit(f"radiostars.stack.launch: unknown program {name!r}; known: {', '.join(specs)}")
     spec = specs[name]

@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 from radiostars.config import inherited_env
+from radiostars.versions import MINIO_GO_VERSION
 
 MINIO_MODULE = "github.com/minio/minio"
-MINIO_GO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 
 
 def _stamp(bin_dir: Path) -> Path:
@@ -29,8 +29,7 @@ def minio_binary(bin_dir: Path) -> Path:
 
 def is_current(bin_dir: Path) -> bool:
     stamp = _stamp(bin_dir)
-    return (minio_binary(bin_dir).exists() and stamp.exists()
-            and stamp.read_text().strip() == MINIO_GO_VERSION)
+    return minio_binary(bin_dir).exists() and stamp.exists() and stamp.read_text().strip() == MINIO_GO_VERSION
 
 
 def ensure_minio(bin_dir: Path, log=print) -> Path:
@@ -40,14 +39,15 @@ def ensure_minio(bin_dir: Path, log=print) -> Path:
         return binary
     go = shutil.which("go")
     if go is None:
-        raise RuntimeError("`go` is not on PATH: install Go >= 1.24 (https://go.dev/dl or Debian golang) "
-                           "to build the MinIO server")
+        raise RuntimeError(
+            "`go` is not on PATH: install Go >= 1.24 (https://go.dev/dl or Debian golang) to build the MinIO server"
+        )
     bin_dir.mkdir(parents=True, exist_ok=True)
     log(f"building MinIO {MINIO_GO_VERSION} with go install (takes minutes once; cached in {bin_dir}) ...")
-    env = {**inherited_env(), "CGO_ENABLED": "0", "GOBIN": str(bin_dir), "GOTOOLCHAIN": "local",
-           "GOFLAGS": "-mod=mod"}
-    result = subprocess.run([go, "install", f"{MINIO_MODULE}@{MINIO_GO_VERSION}"], env=env,
-                            capture_output=True, text=True, cwd="/tmp")
+    env = {**inherited_env(), "CGO_ENABLED": "0", "GOBIN": str(bin_dir), "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+    result = subprocess.run(
+        [go, "install", f"{MINIO_MODULE}@{MINIO_GO_VERSION}"], env=env, capture_output=True, text=True, cwd="/tmp"
+    )
     if result.returncode != 0:
         raise RuntimeError(f"go install of MinIO failed:\n{result.stderr[-2000:]}")
     _stamp(bin_dir).write_text(MINIO_GO_VERSION + "\n")

@@ -1,10 +1,24 @@
 """The warehouse: load committed cross-match runs into Postgres ``raw``, build + test the dbt marts,
-publish them atomically to ``marts`` for the read-only analyst role (docs/warehouse.md)."""
+publish them atomically to ``marts`` for the read-only analyst role (docs/warehouse.md).
 
-from .errors import (ConsistencyError, InvalidRunIdError, LakeUnavailableError, LoadError, PublishError,
-                     RunIncompleteError, RunNotCommittedError, RunNotFoundError, RunNotLoadedError,
-                     SchemaMismatchError, WarehouseError, WarehouseUnavailableError)
+A run the lake refuses (not found, not committed, incomplete) raises :mod:`radiostars.lake.errors`."""
 
-__all__ = ["ConsistencyError", "InvalidRunIdError", "LakeUnavailableError", "LoadError", "PublishError",
-           "RunIncompleteError", "RunNotCommittedError", "RunNotFoundError", "RunNotLoadedError",
-           "SchemaMismatchError", "WarehouseError", "WarehouseUnavailableError"]
+from .errors import (
+    ConsistencyError,
+    LoadError,
+    PublishError,
+    RunNotLoadedError,
+    SchemaMismatchError,
+    WarehouseError,
+    WarehouseUnavailableError,
+)
+
+__all__ = [
+    "ConsistencyError",
+    "LoadError",
+    "PublishError",
+    "RunNotLoadedError",
+    "SchemaMismatchError",
+    "WarehouseError",
+    "WarehouseUnavailableError",
+]

@@ -9,8 +9,7 @@ import argparse
 import sys
 
 from radiostars.config import get_settings
-
-from .errors import WarehouseError
+from radiostars.errors import RadiostarsError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("run_id")
     pub = sub.add_parser("publish", help="dbt build + test into marts_build, then swap into marts")
     pub.add_argument("run_id", nargs="?", help="default: the latest successfully loaded run")
+    pub.add_argument(
+        "--allow-older",
+        action="store_true",
+        help="publish even when the live marts show a run committed later (a rollback); by default "
+        "the newest committed run wins and an older one is skipped (docs/reliability.md)",
+    )
     sub.add_parser("docs", help="dbt docs generate (site in dbt_project/target/)")
     sub.add_parser("freshness", help="dbt source freshness of the raw tables")
     args = ap.parse_args(argv)
@@ -29,14 +34,21 @@ def main(argv: list[str] | None = None) -> int:
             from .load import load_run
 
             r = load_run(settings, args.run_id)
-            print(f"loaded run {r.run_id}: {r.total_rows:,} rows in {r.seconds:.1f} s "
-                  f"({r.rows_per_second:,.0f} rows/s); known objects from {r.known_objects_source}")
+            print(
+                f"loaded run {r.run_id}: {r.total_rows:,} rows in {r.seconds:.1f} s "
+                f"({r.rows_per_second:,.0f} rows/s); known objects from {r.known_objects_source}"
+            )
         elif args.cmd == "publish":
             from .publish import publish
 
-            r = publish(settings, args.run_id)
-            print(f"published run {r.run_id}: {r.n_candidates} radio-star candidates "
-                  f"(dbt {r.dbt_seconds:.0f} s: {r.dbt_counts})")
+            r = publish(settings, args.run_id, allow_older=args.allow_older)
+            if r.skipped:
+                print(f"not published: {r.skipped}")
+                return 0
+            print(
+                f"published run {r.run_id}: {r.n_candidates} radio-star candidates "
+                f"(dbt {r.dbt_seconds:.0f} s: {r.dbt_counts})"
+            )
         else:
             from .publish import run_dbt
 
@@ -45,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(proc.stdout[-3000:])
             sys.stderr.write(proc.stderr[-2000:])
             return proc.returncode
-    except WarehouseError as exc:
+    except RadiostarsError as exc:
         print(f"radiostars.warehouse: {exc}", file=sys.stderr)
         return 2
     return 0

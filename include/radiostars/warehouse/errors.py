@@ -1,26 +1,15 @@
-"""Exceptions of the warehouse package: each carries a one-line message a user can act on."""
+"""Exceptions of the warehouse package: each carries a one-line message a user can act on.
+
+The run-level refusals (invalid run id, run not found / not committed / incomplete) and an unreachable
+MinIO are the lake's errors (:mod:`radiostars.lake.errors`): the loader raises them as they are."""
 
 from __future__ import annotations
 
+from radiostars.errors import RadiostarsError
 
-class WarehouseError(RuntimeError):
+
+class WarehouseError(RadiostarsError):
     """Base class: anything the warehouse load / publication refuses to do."""
-
-
-class InvalidRunIdError(WarehouseError):
-    """The run id is empty or contains characters that cannot be part of a lake key."""
-
-
-class RunNotFoundError(WarehouseError):
-    """No object at all under ``crossmatch/<run_id>/``."""
-
-
-class RunNotCommittedError(WarehouseError):
-    """``crossmatch/<run_id>/`` exists but its ``_SUCCESS`` marker does not (or is unreadable)."""
-
-
-class RunIncompleteError(WarehouseError):
-    """The marker lists files that are missing, or a required part (pairs, radio, ...) is absent."""
 
 
 class SchemaMismatchError(WarehouseError):
@@ -29,10 +18,6 @@ class SchemaMismatchError(WarehouseError):
 
 class ConsistencyError(WarehouseError):
     """The loaded run contradicts itself (e.g. ``best`` is not the rank-1 rows of ``pairs``)."""
-
-
-class LakeUnavailableError(WarehouseError):
-    """MinIO could not be reached or refused the request."""
 
 
 class WarehouseUnavailableError(WarehouseError):
@@ -53,3 +38,9 @@ class PublishError(WarehouseError):
     def __init__(self, message: str, failures: list[str] | None = None):
         super().__init__(message)
         self.failures = failures or []
+
+
+class PublishBusyError(WarehouseError):
+    """Another publication holds the publish lock (or a live lease) longer than this one may wait."""
+
+    retryable = True

@@ -16,8 +16,7 @@ HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big
 TRAILER = (-1).to_bytes(2, "big", signed=True)
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in µs since 1970
 
-_FIXED = {"float64": (">f8", 8), "int64": (">i8", 8), "int32": (">i4", 4), "bool": ("u1", 1),
-          "timestamp": (">i8", 8)}
+_FIXED = {"float64": (">f8", 8), "int64": (">i8", 8), "int32": (">i4", 4), "bool": ("u1", 1), "timestamp": (">i8", 8)}
 
 
 def _values(arr: pa.Array, kind: str) -> np.ndarray:
@@ -88,8 +87,11 @@ def _prepare(arr, kind: str, n: int) -> dict:
         filled = pc.fill_null(arr, "").cast(pa.large_string())
         offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64, count=n + 1, offset=filled.offset * 8)
         lengths = np.diff(offsets)
-        data = np.frombuffer(filled.buffers()[2], dtype=np.uint8) if filled.buffers()[2] is not None \
+        data = (
+            np.frombuffer(filled.buffers()[2], dtype=np.uint8)
+            if filled.buffers()[2] is not None
             else np.zeros(0, np.uint8)
+        )
         return {"kind": kind, "key": np.where(valid, lengths, -1), "offsets": offsets[:-1], "data": data}
     width = _FIXED[kind][1]
     return {"kind": kind, "key": np.where(valid, width, -1), "values": _values(arr, kind)}
@@ -109,8 +111,11 @@ def encode_scatter(table: pa.Table, kinds: list[str]) -> memoryview:
             filled = pc.fill_null(arr, "").cast(pa.large_string())
             offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64, count=n + 1, offset=filled.offset * 8)
             lengths = np.diff(offsets)
-            data = np.frombuffer(filled.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] \
-                if offsets[-1] > offsets[0] else np.zeros(0, np.uint8)
+            data = (
+                np.frombuffer(filled.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+                if offsets[-1] > offsets[0]
+                else np.zeros(0, np.uint8)
+            )
             cols.append((kind, valid, lengths, offsets - offsets[0], data))
             sizes += 4 + np.where(valid, lengths, 0)
         else:

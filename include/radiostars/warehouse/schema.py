@@ -90,10 +90,13 @@ class PartSpec:
     def ddl(self) -> list[str]:
         """The parent table, LIST-partitioned by run_id: each load attaches one fresh partition per run
         (COPY into an index-free table, then ATTACH), and a reload drops the run's old partition."""
-        cols = ",\n  ".join(f"{c.name} {c.pg_type}" + (" NOT NULL" if c.required and c.name in _NOT_NULL else "")
-                            for c in self.columns)
-        stmts = [f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{self.table} (\n  run_id text NOT NULL,\n  {cols},\n"
-                 f"  _loaded_at timestamptz NOT NULL DEFAULT now()\n) PARTITION BY LIST (run_id)"]
+        cols = ",\n  ".join(
+            f"{c.name} {c.pg_type}" + (" NOT NULL" if c.required and c.name in _NOT_NULL else "") for c in self.columns
+        )
+        stmts = [
+            f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{self.table} (\n  run_id text NOT NULL,\n  {cols},\n"
+            f"  _loaded_at timestamptz NOT NULL DEFAULT now()\n) PARTITION BY LIST (run_id)"
+        ]
         for i, expr in enumerate(self.indexes):
             stmts.append(f"CREATE INDEX IF NOT EXISTS {self.table}_x{i}_idx ON {RAW_SCHEMA}.{self.table} ({expr})")
         return stmts
@@ -139,8 +142,11 @@ class PartSpec:
         if wrong:
             problems.append("wrong type: " + "; ".join(wrong))
         if problems:
-            raise SchemaMismatchError(f"Parquet schema mismatch in {where}: " + "; ".join(problems)
-                                      + " (expected columns: docs/warehouse.md §raw)")
+            raise SchemaMismatchError(
+                f"Parquet schema mismatch in {where}: "
+                + "; ".join(problems)
+                + " (expected columns: docs/warehouse.md §raw)"
+            )
         plan = {c.name: source.get(c.name) for c in self.columns}
         if FILE_RUN_ID in source:  # a run_id column in the file is checked against the run, not loaded
             plan[FILE_RUN_ID] = source[FILE_RUN_ID]
@@ -148,6 +154,33 @@ class PartSpec:
 
 
 _NOT_NULL = {"radio_source_name", "optical_catalogue", "optical_id", "source_name", "offset_name", "name"}
+
+POSTERIOR_PAIR_COLUMNS: tuple[Column, ...] = (
+    # the run posterior (crossmatch/posterior.py score_run; docs/crossmatch.md §6.2): its optical inputs and its
+    # SCORED_COLUMNS; p_any/p_i/prior/p_single of PAIR_COLUMNS are the joint, fitted values. Added after the first
+    # release: older raw tables get them from all_ddl() (NULL for older loads).
+    _o("mag", "float64", "G (Gaia) or Hp (Hipparcos) [mag]"),
+    _o("colour", "float64", "BP-RP (Gaia) or B-V (Hipparcos) [mag]"),
+    _o("parallax_mas", "float64", "[mas]"),
+    _o("parallax_error_mas", "float64", "[mas]"),
+    _o("pmra_mas_yr", "float64", "mu_alpha* [mas/yr]"),
+    _o("pmdec_mas_yr", "float64", "mu_delta [mas/yr]"),
+    _o("pmra_error_mas_yr", "float64", "[mas/yr]"),
+    _o("pmdec_error_mas_yr", "float64", "[mas/yr]"),
+    _o("p_any_position_only", "float64", "joint p_any without property priors"),
+    _o("p_i_position_only", "float64", "joint p_i without property priors"),
+    _o("p_any_in_catalogue", "float64", "p_any of this pair's catalogue alone"),
+    _o("p_i_in_catalogue", "float64", "p_i of this pair's catalogue alone"),
+    _o("ln_property_ratio", "float64", "ln L of the pair's star (0 = positions only)"),
+    _o("star_rank", "int32", "rank of the pair's star by joint p_i (1 = best)"),
+    _o("n_stars", "int32", "distinct stars among the source's candidates"),
+    _o("is_star_primary", "bool", "entry carrying its star's evidence (best row: star_rank 1 and this)"),
+    _o("fold", "int32", "cross-fitting fold of the radio source"),
+    _o("same_star_catalogue", "string", "catalogue of the linked entry of the same star"),
+    _o("same_star_id", "int64", "its id"),
+    _o("same_star_offset_arcsec", "float64", "offset between the two entries at the radio epoch [arcsec]"),
+    _o("same_star_tolerance_arcsec", "float64", "the same-star rule's tolerance for them [arcsec]"),
+)
 
 PAIR_COLUMNS: tuple[Column, ...] = (
     _c("radio_source_name", "string", "radio id"),
@@ -170,7 +203,7 @@ PAIR_COLUMNS: tuple[Column, ...] = (
     _o("prior", "float64"),
     _o("p_any", "float64"),
     _o("p_i", "float64"),
-    # written by the Spark job (include/radiostars/engine/run.py) beyond the docs/lake.md table
+    # written by the Spark job (include/radiostars/spark_engine/run.py) beyond the docs/lake.md table
     _o("rank_in_catalogue", "int32", "rank within the optical catalogue"),
     _o("n_candidates_in_catalogue", "int32", "candidates within the optical catalogue"),
     _o("p_single", "float64", "posterior assuming a single catalogue"),
@@ -180,84 +213,117 @@ PAIR_COLUMNS: tuple[Column, ...] = (
     _o("dt_yr", "float64", "radio epoch - optical reference epoch [yr]"),
     _o("pm_missing", "bool", "the optical source has no proper motion"),
     _o("n_annulus", "int64", "optical sources in the density annulus"),
-)
+) + POSTERIOR_PAIR_COLUMNS
 
-PAIRS = PartSpec("pairs", "crossmatch_pairs", PAIR_COLUMNS,
-                 aliases=())
+PAIRS = PartSpec("pairs", "crossmatch_pairs", PAIR_COLUMNS, aliases=())
 BEST = PartSpec("best", "crossmatch_best", PAIR_COLUMNS, aliases=())
 
-CONTROL = PartSpec("control", "crossmatch_control", (
-    _c("offset_name", "string"),
-    _c("offset_ra_arcsec", "float64"),
-    _c("offset_dec_arcsec", "float64"),
-    _c("n_radio", "int64"),
-    _c("n_matches", "int64"),
-    _c("far_per_source", "float64"),
-), aliases=())
+CONTROL = PartSpec(
+    "control",
+    "crossmatch_control",
+    (
+        _c("offset_name", "string"),
+        _c("offset_ra_arcsec", "float64"),
+        _c("offset_dec_arcsec", "float64"),
+        _c("n_radio", "int64"),
+        _c("n_matches", "int64"),
+        _c("far_per_source", "float64"),
+    ),
+    aliases=(),
+)
 
-RADIO = PartSpec("radio", "radio_sources", (
-    _c("source_name", "string"),
-    _c("ra_deg", "float64"),
-    _c("dec_deg", "float64"),
-    _c("ra_err_arcsec", "float64"),
-    _c("dec_err_arcsec", "float64"),
-    _o("peak_flux_mjy", "float64"),
-    _c("int_flux_mjy", "float64"),
-    _o("int_flux_err_mjy", "float64"),
-    _o("rms_mjy", "float64"),
-    _c("obs_epoch_mjd", "float64"),
-    _o("field", "string"),
-    _o("healpix", "int64"),
-    _o("row_id", "int64"),
-    _o("deleted", "bool"),
-    _o("updated_at", "timestamp"),
-    _o("sigma_radio_arcsec", "float64", "circularised radio sigma [arcsec] (Spark job)"),
-    _o("epoch_yr", "float64", "observation epoch [Julian year] (Spark job)"),
-), aliases=())
+RADIO = PartSpec(
+    "radio",
+    "radio_sources",
+    (
+        _c("source_name", "string"),
+        _c("ra_deg", "float64"),
+        _c("dec_deg", "float64"),
+        _c("ra_err_arcsec", "float64"),
+        _c("dec_err_arcsec", "float64"),
+        _o("peak_flux_mjy", "float64"),
+        _c("int_flux_mjy", "float64"),
+        _o("int_flux_err_mjy", "float64"),
+        _o("rms_mjy", "float64"),
+        _c("obs_epoch_mjd", "float64"),
+        _o("field", "string"),
+        _o("healpix", "int64"),
+        _o("row_id", "int64"),
+        _o("deleted", "bool"),
+        _o("updated_at", "timestamp"),
+        _o("sigma_radio_arcsec", "float64", "circularised radio sigma [arcsec] (Spark job)"),
+        _o("epoch_yr", "float64", "observation epoch [Julian year] (Spark job)"),
+    ),
+    aliases=(),
+)
 
-OPTICAL = PartSpec("optical", "optical_sources", (
-    _c("optical_catalogue", "string"),
-    _c("optical_id", "int64"),
-    _c("ra_deg", "float64", "at ref_epoch_yr [deg]"),
-    _c("dec_deg", "float64", "at ref_epoch_yr [deg]"),
-    _c("ref_epoch_yr", "float64", "[Julian year]"),
-    _o("ra_error_mas", "float64"),
-    _o("dec_error_mas", "float64"),
-    _o("parallax_mas", "float64"),
-    _o("parallax_error_mas", "float64"),
-    _o("pmra_mas_yr", "float64"),
-    _o("pmdec_mas_yr", "float64"),
-    _o("pmra_error_mas_yr", "float64"),
-    _o("pmdec_error_mas_yr", "float64"),
-    _o("phot_g_mean_mag", "float64"),
-    _o("bp_rp", "float64"),
-    _o("hp_mag", "float64"),
-    _o("b_v", "float64"),
-    _o("is_synthetic", "bool"),
-    _o("healpix", "int64"),
-    _o("mag", "float64", "G (Gaia) or Hp (Hipparcos) [mag] (Spark job's generic name)"),
-    _o("colour", "float64", "BP-RP (Gaia) or B-V (Hipparcos) [mag] (Spark job's generic name)"),
-), aliases=(
-    # Gaia DR3 native names
-    ("source_id", "optical_id"), ("ra", "ra_deg"), ("dec", "dec_deg"), ("ref_epoch", "ref_epoch_yr"),
-    ("ra_error", "ra_error_mas"), ("dec_error", "dec_error_mas"), ("parallax", "parallax_mas"),
-    ("parallax_error", "parallax_error_mas"), ("pmra", "pmra_mas_yr"), ("pmdec", "pmdec_mas_yr"),
-    ("pmra_error", "pmra_error_mas_yr"), ("pmdec_error", "pmdec_error_mas_yr"),
-    # Hipparcos 2 native names
-    ("hip", "optical_id"), ("plx_mas", "parallax_mas"), ("e_plx_mas", "parallax_error_mas"),
-    ("e_ra_mas", "ra_error_mas"), ("e_dec_mas", "dec_error_mas"), ("e_pmra", "pmra_error_mas_yr"),
-    ("e_pmdec", "pmdec_error_mas_yr"), ("catalogue", "optical_catalogue"),
-))
+OPTICAL = PartSpec(
+    "optical",
+    "optical_sources",
+    (
+        _c("optical_catalogue", "string"),
+        _c("optical_id", "int64"),
+        _c("ra_deg", "float64", "at ref_epoch_yr [deg]"),
+        _c("dec_deg", "float64", "at ref_epoch_yr [deg]"),
+        _c("ref_epoch_yr", "float64", "[Julian year]"),
+        _o("ra_error_mas", "float64"),
+        _o("dec_error_mas", "float64"),
+        _o("parallax_mas", "float64"),
+        _o("parallax_error_mas", "float64"),
+        _o("pmra_mas_yr", "float64"),
+        _o("pmdec_mas_yr", "float64"),
+        _o("pmra_error_mas_yr", "float64"),
+        _o("pmdec_error_mas_yr", "float64"),
+        _o("phot_g_mean_mag", "float64"),
+        _o("bp_rp", "float64"),
+        _o("hp_mag", "float64"),
+        _o("b_v", "float64"),
+        _o("is_synthetic", "bool"),
+        _o("healpix", "int64"),
+        _o("mag", "float64", "G (Gaia) or Hp (Hipparcos) [mag] (Spark job's generic name)"),
+        _o("colour", "float64", "BP-RP (Gaia) or B-V (Hipparcos) [mag] (Spark job's generic name)"),
+    ),
+    aliases=(
+        # Gaia DR3 native names
+        ("source_id", "optical_id"),
+        ("ra", "ra_deg"),
+        ("dec", "dec_deg"),
+        ("ref_epoch", "ref_epoch_yr"),
+        ("ra_error", "ra_error_mas"),
+        ("dec_error", "dec_error_mas"),
+        ("parallax", "parallax_mas"),
+        ("parallax_error", "parallax_error_mas"),
+        ("pmra", "pmra_mas_yr"),
+        ("pmdec", "pmdec_mas_yr"),
+        ("pmra_error", "pmra_error_mas_yr"),
+        ("pmdec_error", "pmdec_error_mas_yr"),
+        # Hipparcos 2 native names
+        ("hip", "optical_id"),
+        ("plx_mas", "parallax_mas"),
+        ("e_plx_mas", "parallax_error_mas"),
+        ("e_ra_mas", "ra_error_mas"),
+        ("e_dec_mas", "dec_error_mas"),
+        ("e_pmra", "pmra_error_mas_yr"),
+        ("e_pmdec", "pmdec_error_mas_yr"),
+        ("catalogue", "optical_catalogue"),
+    ),
+)
 
-KNOWN_OBJECTS = PartSpec("known_objects", "known_objects", (
-    _c("name", "string"),
-    _c("ra_deg", "float64", "J2000 [deg]"),
-    _c("dec_deg", "float64", "J2000 [deg]"),
-    _c("object_type", "string"),
-    _o("row_id", "int64"),
-    _o("deleted", "bool"),
-    _o("updated_at", "timestamp"),
-), aliases=(), indexes=("q3c_ang2ipix(ra_deg, dec_deg)",))
+KNOWN_OBJECTS = PartSpec(
+    "known_objects",
+    "known_objects",
+    (
+        _c("name", "string"),
+        _c("ra_deg", "float64", "J2000 [deg]"),
+        _c("dec_deg", "float64", "J2000 [deg]"),
+        _c("object_type", "string"),
+        _o("row_id", "int64"),
+        _o("deleted", "bool"),
+        _o("updated_at", "timestamp"),
+    ),
+    aliases=(),
+    indexes=("q3c_ang2ipix(ra_deg, dec_deg)",),
+)
 
 # parts loaded into raw, in load order; best is only checked against pairs (the marts derive it)
 LOADED_PARTS: tuple[PartSpec, ...] = (RADIO, OPTICAL, PAIRS, CONTROL, KNOWN_OBJECTS)
@@ -293,9 +359,13 @@ CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.crossmatch_runs (
 # metrics.json "calibration" (the p_any cut calibrated on the shifted control): columns added after the
 # first release; raw.crossmatch_runs tables created before get them from these (NULL for older loads)
 RUNS_CALIBRATION_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("target_false_rate", "double precision"), ("p_any_cut", "double precision"),
-    ("false_rate_at_cut", "double precision"), ("n_selected_at_cut", "bigint"),
-    ("n_control_sources", "bigint"), ("calibration_curve", "jsonb"))
+    ("target_false_rate", "double precision"),
+    ("p_any_cut", "double precision"),
+    ("false_rate_at_cut", "double precision"),
+    ("n_selected_at_cut", "bigint"),
+    ("n_control_sources", "bigint"),
+    ("calibration_curve", "jsonb"),
+)
 
 
 def _add_column_if_missing(table: str, column: str, type_: str) -> str:
@@ -307,6 +377,7 @@ def _add_column_if_missing(table: str, column: str, type_: str) -> str:
     ALTER TABLE {RAW_SCHEMA}.{table} ADD COLUMN {column} {type_};
   END IF;
 END $$"""
+
 
 LOAD_LOG_DDL = f"""
 CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.load_log (
@@ -321,24 +392,50 @@ CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.load_log (
 )"""
 
 
-PUBLISH_LOG_DDL = [f"""
+PUBLISH_LOG_DDL = [
+    f"""
 CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.publish_log (
   publish_id bigserial PRIMARY KEY,
   run_id text NOT NULL,
-  status text NOT NULL CHECK (status IN ('running', 'published', 'failed')),
+  status text NOT NULL CONSTRAINT publish_log_status_check
+    CHECK (status IN ('running', 'published', 'failed', 'skipped')),
   started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   finished_at timestamptz,
   error text,
   failures jsonb
-)"""]
+)""",
+    # 'skipped' (an older run arriving after a newer one was published, docs/reliability.md): widen the check of a
+    # table created before; no lock when it already allows it
+    f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'publish_log_status_check'
+                 AND conrelid = '{RAW_SCHEMA}.publish_log'::regclass
+                 AND pg_get_constraintdef(oid) LIKE '%skipped%') THEN
+    ALTER TABLE {RAW_SCHEMA}.publish_log DROP CONSTRAINT IF EXISTS publish_log_status_check;
+    ALTER TABLE {RAW_SCHEMA}.publish_log ADD CONSTRAINT publish_log_status_check
+      CHECK (status IN ('running', 'published', 'failed', 'skipped'));
+  END IF;
+END $$""",
+]
 
 
 def all_ddl() -> list[str]:
     stmts = [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}", "CREATE EXTENSION IF NOT EXISTS q3c"]
     for spec in LOADED_PARTS:
         stmts.extend(spec.ddl())
-    stmts += [RUNS_DDL, *(_add_column_if_missing("crossmatch_runs", c, t) for c, t in RUNS_CALIBRATION_COLUMNS),
-              LOAD_LOG_DDL,
-              f"CREATE INDEX IF NOT EXISTS load_log_run_id_idx ON {RAW_SCHEMA}.load_log (run_id, finished_at)"]
+    stmts += [
+        RUNS_DDL,
+        *(_add_column_if_missing("crossmatch_runs", c, t) for c, t in RUNS_CALIBRATION_COLUMNS),
+        *(
+            _add_column_if_missing(spec.table, c.name, c.pg_type)
+            for spec in LOADED_PARTS
+            if spec is PAIRS
+            for c in POSTERIOR_PAIR_COLUMNS
+        ),
+        LOAD_LOG_DDL,
+        f"CREATE INDEX IF NOT EXISTS load_log_run_id_idx ON {RAW_SCHEMA}.load_log (run_id, finished_at)",
+    ]
     stmts += [s for s in PUBLISH_LOG_DDL]
+    # who holds a 'running' publication (its lease): 'cli' (valid only while its session holds the publish
+    # lock) or 'dag' (valid until the publish DAG's dagrun_timeout) — docs/reliability.md
+    stmts.append(_add_column_if_missing("publish_log", "via", "text"))
     return stmts
