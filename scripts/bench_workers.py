@@ -73,6 +73,9 @@ def exit_on_termination() -> None:
     # started in the background of a non-interactive shell, Python inherits SIGINT ignored and Ctrl-C
     # (or `kill -INT`) would do nothing: restore KeyboardInterrupt
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # a launcher may also leave them *blocked* in the inherited signal mask (exec keeps it; a CI runner did):
+    # a handler alone would then never run, and the signal would wait for the measured child to end
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 
 def die_with_parent(parent_pid: int | None, sig: int = signal.SIGTERM) -> bool:
@@ -91,6 +94,7 @@ def die_with_parent(parent_pid: int | None, sig: int = signal.SIGTERM) -> bool:
             return False
     except (OSError, AttributeError):
         return False
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})  # an inherited mask must not hold the death signal back
     if parent_pid is not None and os.getppid() != parent_pid:  # re-parented: the parent is already gone
         os.kill(os.getpid(), sig)
     return True

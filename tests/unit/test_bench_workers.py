@@ -95,8 +95,11 @@ def test_kill_process_tree_of_a_gone_process_is_a_no_op(bw):
         (signal.SIGINT, -signal.SIGINT),  # Ctrl-C: KeyboardInterrupt after the cleanup
     ],
 )
-def test_stopping_the_benchmark_stops_the_measured_child_tree(sig, returncode):
-    # the real measured_run and run_measured, with the child's command swapped for a sleep tree
+@pytest.mark.parametrize("inherited_mask", ["open", "blocked"])
+def test_stopping_the_benchmark_stops_the_measured_child_tree(sig, returncode, inherited_mask):
+    # the real measured_run and run_measured, with the child's command swapped for a sleep tree; "blocked": the
+    # benchmark inherits the signal blocked (a CI runner did that to SIGINT; the run then waited for the child)
+    block = {"open": None, "blocked": lambda: signal.pthread_sigmask(signal.SIG_BLOCK, {sig})}[inherited_mask]
     parent = subprocess.Popen(
         script(f"""
         import radiostars.benchmark as b
@@ -108,6 +111,7 @@ def test_stopping_the_benchmark_stops_the_measured_child_tree(sig, returncode):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=block,
     )
     pids = descendants(parent.pid, 3)  # sh + 2 sleeps
     try:
