@@ -392,18 +392,26 @@ def run_lsdb(settings, prefix: str, n_neighbors: int) -> dict:
     return result
 
 
-def bench_size(settings, optical_rows: int, radio_rows: int, seed: int, skip_lsdb: bool) -> dict:
+def size_result(settings, optical_rows: int, radio_rows: int, seed: int, log=print, root: str = "bench/") -> dict:
+    """The data of one size (:func:`ensure_data`) and the head of its result: sizes, prefix, machine at start."""
     from radiostars.benchmark import machine_info
 
-    t_size = time.perf_counter()
-    prefix, gen = ensure_data(settings, optical_rows, radio_rows, seed)
-    res: dict = {
+    prefix, gen = ensure_data(settings, optical_rows, radio_rows, seed, log=log, root=root)
+    return {
         "optical_rows": optical_rows,
         "radio_rows": radio_rows,
         "prefix": prefix,
         "data": gen,
         "machine_at_start": machine_info(),
     }
+
+
+def bench_size(settings, optical_rows: int, radio_rows: int, seed: int, skip_lsdb: bool) -> dict:
+    from radiostars.benchmark import machine_info
+
+    t_size = time.perf_counter()
+    res = size_result(settings, optical_rows, radio_rows, seed)
+    prefix = res["prefix"]
     print(f"[{optical_rows:.0e}] astropy …", flush=True)
     res["astropy"] = run_child("astropy", prefix)
     print(f"[{optical_rows:.0e}] radiostars one-off curation (HEALPix layout, Spark local[2]) …", flush=True)

@@ -142,14 +142,8 @@ def bench_size(
     from radiostars.benchmark import machine_info
 
     t_size = time.perf_counter()
-    prefix, gen = bx.ensure_data(settings, optical_rows, radio_rows, seed, log=log, root=root)
-    res: dict = {
-        "optical_rows": optical_rows,
-        "radio_rows": radio_rows,
-        "prefix": prefix,
-        "data": gen,
-        "machine_at_start": machine_info(),
-    }
+    res = bx.size_result(settings, optical_rows, radio_rows, seed, log=log, root=root)
+    prefix = res["prefix"]
     log(f"[{optical_rows:.0e}] radiostars one-off curation (HEALPix layout of the optical snapshot) …")
     res["curate"] = bx.run_child("curate", prefix)
     if "stages" in res["curate"]:

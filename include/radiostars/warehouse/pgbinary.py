@@ -102,46 +102,26 @@ def encode_scatter(table: pa.Table, kinds: list[str]) -> memoryview:
     n = table.num_rows
     if n == 0:
         return memoryview(b"")
-    cols = []
-    sizes = np.full(n, 2, np.int64)
-    for arr, kind in zip(table.columns, kinds):
-        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-        valid = arr.is_valid().to_numpy(zero_copy_only=False)
-        if kind == "string":
-            filled = pc.fill_null(arr, "").cast(pa.large_string())
-            offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64, count=n + 1, offset=filled.offset * 8)
-            lengths = np.diff(offsets)
-            data = (
-                np.frombuffer(filled.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-                if offsets[-1] > offsets[0]
-                else np.zeros(0, np.uint8)
-            )
-            cols.append((kind, valid, lengths, offsets - offsets[0], data))
-            sizes += 4 + np.where(valid, lengths, 0)
-        else:
-            width = _FIXED[kind][1]
-            cols.append((kind, valid, width, None, _values(arr, kind).view(np.uint8).reshape(n, width)))
-            sizes += 4 + np.where(valid, width, 0)
+    prepared = [_prepare(arr, kind, n) for arr, kind in zip(table.columns, kinds)]
+    sizes = 2 + sum(4 + np.maximum(p["key"], 0) for p in prepared)
     starts = np.zeros(n, np.int64)
     np.cumsum(sizes[:-1], out=starts[1:])
     out = np.empty(int(starts[-1] + sizes[-1]), np.uint8)
-    ar2, ar4 = np.arange(2), np.arange(4)
-    out[starts[:, None] + ar2] = np.full(n, len(kinds), ">i2").view(np.uint8).reshape(n, 2)
+    out[starts[:, None] + np.arange(2)] = np.full(n, len(kinds), ">i2").view(np.uint8).reshape(n, 2)
     pos = starts + 2
-    for kind, valid, width, offsets, data in cols:
-        if kind == "string":
-            lens = np.where(valid, width, -1)
-            out[pos[:, None] + ar4] = lens.astype(">i4").view(np.uint8).reshape(n, 4)
-            pos += 4
-            if data.size:
-                dest = np.repeat(pos - offsets[:-1], width) + np.arange(data.size)
-                out[dest] = data
-            pos += np.where(valid, width, 0)
+    for p in prepared:
+        key = p["key"]  # value bytes, -1 = NULL
+        out[pos[:, None] + np.arange(4)] = key.astype(">i4").view(np.uint8).reshape(n, 4)
+        pos += 4
+        size = np.maximum(key, 0)
+        if p["kind"] == "string":
+            total = int(size.sum())
+            if total:
+                within = np.arange(total) - np.repeat(np.cumsum(size) - size, size)  # byte index inside its value
+                out[np.repeat(pos, size) + within] = p["data"][np.repeat(p["offsets"], size) + within]
         else:
-            lens = np.where(valid, width, -1)
-            out[pos[:, None] + ar4] = lens.astype(">i4").view(np.uint8).reshape(n, 4)
-            pos += 4
-            rows = np.flatnonzero(valid)
-            out[pos[rows][:, None] + np.arange(width)] = data[rows]
-            pos += np.where(valid, width, 0)
+            width = _FIXED[p["kind"]][1]
+            rows = np.flatnonzero(key >= 0)
+            out[pos[rows][:, None] + np.arange(width)] = p["values"].view(np.uint8).reshape(n, width)[rows]
+        pos += size
     return memoryview(out)
