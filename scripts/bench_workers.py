@@ -55,27 +55,47 @@ def kill_children() -> list[int]:
     return kill_process_tree(os.getpid(), include_root=False)
 
 
+_STOPPING: list[int] = []  # the stop signal received, once
+
+
+def _stop_exception(signum: int) -> BaseException:
+    return KeyboardInterrupt() if signum == signal.SIGINT else SystemExit(128 + signum)
+
+
 def exit_on_termination() -> None:
-    """SIGTERM / SIGHUP raise SystemExit(128 + signal) like Ctrl-C raises KeyboardInterrupt, so every
-    ``finally`` runs (child tree killed, workers restored) instead of the default instant death. A
-    second signal during that cleanup is ignored, so the cleanup completes."""
-    stopping = []
+    """SIGTERM / SIGHUP raise SystemExit(128 + signal), Ctrl-C (SIGINT) KeyboardInterrupt, so every ``finally``
+    runs (child tree killed, workers restored) instead of the default instant death. A second signal during
+    that cleanup is ignored, so the cleanup completes.
+
+    The handler also stops the child processes itself: Python runs a handler between any two bytecodes, and one
+    that lands inside a finaliser (``__del__``, a GC callback) has its exception swallowed ("Exception ignored
+    in …") — seen once in ~30 stops, the benchmark then waited for its child's 300 s. With the children gone
+    the wait returns, and :func:`raise_if_stopping` raises the stop again at the next check point."""
 
     def handler(signum, frame):
-        if stopping:
+        if _STOPPING:
             return
-        stopping.append(signum)
+        _STOPPING.append(signum)
         print(f"{signal.Signals(signum).name}: stopping the run and its child processes", file=sys.stderr, flush=True)
-        raise SystemExit(128 + signum)
+        try:
+            kill_children()
+        except Exception as exc:  # best effort here: the cleanup in the `finally`s and main's backstop follow
+            print(f"stopping the child processes: {exc}", file=sys.stderr, flush=True)
+        raise _stop_exception(signum)
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT too: started in the background of a non-interactive shell, Python inherits it ignored and Ctrl-C
+    # (or `kill -INT`) would do nothing
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, handler)
-    # started in the background of a non-interactive shell, Python inherits SIGINT ignored and Ctrl-C
-    # (or `kill -INT`) would do nothing: restore KeyboardInterrupt
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     # a launcher may also leave them *blocked* in the inherited signal mask (exec keeps it; a CI runner did):
     # a handler alone would then never run, and the signal would wait for the measured child to end
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+
+def raise_if_stopping() -> None:
+    """Raise the stop a swallowed handler exception could not (see :func:`exit_on_termination`)."""
+    if _STOPPING:
+        raise _stop_exception(_STOPPING[0])
 
 
 def die_with_parent(parent_pid: int | None, sig: int = signal.SIGTERM) -> bool:
@@ -163,6 +183,7 @@ def measured_run(settings, prefix: str, master: str, run_id: str) -> dict:
     finally:
         for s, _ in samplers:
             s.stop()
+    raise_if_stopping()
     driver_cpu = m.cpu_s
     executors_cpu = sum(s.cpu_seconds for s, _ in samplers) if samplers else None
     executors_gb = sum(max(0, s.peak_bytes - idle) for s, idle in samplers) / 1e9

@@ -191,6 +191,10 @@ def run_measured(
     cwd: str | None = None,
 ) -> Measured:
     """Run ``cmd``; wall time and peak RSS of its whole process tree (sampled every ``interval`` s)."""
+    # imported before the child exists: a stop signal landing inside a first import of psutil would leave the
+    # caller's cleanup (kill_process_tree) with a half-initialised module
+    import psutil  # noqa: F401
+
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd,

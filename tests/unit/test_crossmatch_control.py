@@ -353,3 +353,65 @@ def test_partition_density_is_the_same_for_shuffled_optical_rows():
     assert (a["density_fraction"] < 0.5).all()
     cols = ["radio_id", "n_annulus", "density_fraction", "rho_arcsec2", "expected_chance"]
     pd.testing.assert_frame_equal(a[cols].reset_index(drop=True), b[cols].reset_index(drop=True), check_exact=True)
+
+
+@pytest.mark.parametrize("mean_square", [True, False])
+def test_analytic_chance_count_averages_every_optical_radius(mean_square, monkeypatch):
+    """Half the field stars lack a proper motion, so the missing-pm allowance widens their σ_opt and with it
+    their own match radius R (radius from σ: r_min < n_σ·σ < r_max here). The shifted control counts π ρ ⟨R²⟩
+    chance pairs; a single radius from the median σ_opt (the former analytic count, ``mean_square`` False)
+    misses that by tens of per cent — the test can fail."""
+    import radiostars.crossmatch.per_partition as pp
+
+    if not mean_square:  # the former expectation: R of the median σ_opt for every star
+        monkeypatch.setattr(
+            pp,
+            "mean_square_radius_arcsec2",
+            lambda s_radio, s_opt, params: (
+                pp.match_radius_arcsec(np.sqrt(s_radio**2 + params.sigma_sys_arcsec**2 + np.median(s_opt) ** 2), params)
+                ** 2
+            ),
+        )
+    rng = np.random.default_rng(12)
+    params = CrossmatchParams(
+        radius_arcsec=10.0,
+        r_min_arcsec=0.5,
+        n_sigma=4.0,
+        sigma_sys_arcsec=0.3,
+        missing_pm_sigma_mas_yr=300.0,  # 3.5 yr after the reference epoch: ≈ 1.05″ for a 2-parameter star
+        healpix_order=5,
+        density_inner_arcsec=30.0,
+        density_outer_arcsec=180.0,
+        margin_arcsec=180.0,
+    )
+    ora, odec = _uniform_patch(rng, 160_000, 200.0, -30.0, 1.0)  # 4e4 per deg²
+    rra, rdec = _uniform_patch(rng, 1200, 200.0, -30.0, 0.85)
+    radio = pd.DataFrame(
+        dict(radio_id=np.arange(rra.size), ra_deg=rra, dec_deg=rdec, sigma_radio_arcsec=0.3, epoch_yr=2019.5)
+    )
+    two_param = rng.uniform(size=ora.size) < 0.5
+    opt = pd.DataFrame(
+        dict(
+            optical_id=np.arange(ora.size),
+            ra_deg=ora,
+            dec_deg=odec,
+            ref_epoch_yr=2016.0,
+            ra_error_mas=0.2,
+            dec_error_mas=0.2,
+            pmra_mas_yr=np.where(two_param, np.nan, 0.0),
+            pmdec_mas_yr=np.where(two_param, np.nan, 0.0),
+            pmra_error_mas_yr=np.where(two_param, np.nan, 0.1),
+            pmdec_error_mas_yr=np.where(two_param, np.nan, 0.1),
+        )
+    )
+    offsets = params.control_offsets()
+    res = crossmatch_partition(control_radio_frame(radio, offsets), opt, params)
+    summary = false_match_rate(
+        res.pairs, n_radio=len(radio), n_offsets=len(offsets), expected_count_per_source=res.radio["expected_chance"]
+    )
+    pull = (summary.far_pairs - summary.expected_pairs) / summary.far_pairs_err
+    print(f"mean_square={mean_square}: control {summary.far_pairs:.4f} vs analytic {summary.expected_pairs:.4f}")
+    if mean_square:
+        assert abs(pull) < 3, (summary.far_pairs, summary.expected_pairs, pull)
+    else:
+        assert pull > 5, (summary.far_pairs, summary.expected_pairs, pull)

@@ -506,3 +506,31 @@ def test_each_density_band_has_its_own_field(bands, monkeypatch):
         assert n >= 50 and pull > -3.0, (k, n, expected, pull)  # calibrated at the top in the sparse field
     else:
         assert pull < -3.0, (k, n, expected, pull)  # one global field: over-confident there
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_density_bands_share_one_counterpart_population(shared):
+    """share_counterpart_priors_across_bands: the expected counterparts of a catalogue's density bands are pooled
+    into one counterpart count (a radio star's properties do not depend on the field behind it), each band keeping
+    its own field and c; off, each band learns from its own counterparts only."""
+    import dataclasses
+
+    run, _ = _two_environments(31)
+    res = _score(run, dataclasses.replace(PARAMS, share_counterpart_priors_across_bands=shared))
+    joint = res.metrics["prior_fit"]["joint"]
+    crowded, sparse = (joint["property_priors"][f"gaia_dr3@{b}"]["mag"] for b in ("crowded", "sparse"))
+    c = joint["c_by_class"]
+    assert c["gaia_dr3@crowded"] > 0 and c["gaia_dr3@sparse"] > 0  # one c per band either way
+    assert crowded["field_fraction"] != sparse["field_fraction"]  # and one field per band
+    pooled = crowded["n_counterpart"] + sparse["n_counterpart"]
+    if shared:
+        assert crowded["n_counterpart"] == pytest.approx(sparse["n_counterpart"], rel=1e-9)
+        # ~120 counterparts in each band (c = 1 % of 12,000): the pool holds both
+        assert 150 < crowded["n_counterpart"] < 350, crowded["n_counterpart"]
+    else:
+        assert 0.2 * pooled < crowded["n_counterpart"] < 0.8 * pooled, (crowded["n_counterpart"], pooled)
+
+
+def test_sharing_counterpart_priors_must_be_a_bool():
+    with pytest.raises(ValueError, match="share_counterpart_priors_across_bands"):
+        CrossmatchParams(share_counterpart_priors_across_bands="yes")

@@ -53,6 +53,9 @@ class CrossmatchParams:
     property_features: tuple[str, ...] = ("mag", "parallax_snr", "pm_total")
     # pseudo-counts (distributed as the field) shrinking the learned counterpart histograms toward the field
     property_prior_pseudo_count: float = 20.0
+    # one counterpart distribution per catalogue, learned from every density band (a radio star's G, parallax
+    # and motion do not depend on the field behind it); False: each band learns its own (crossmatch/posterior.py)
+    share_counterpart_priors_across_bands: bool = True
     # fewer shifted-control sources than this: priors and cut fall back to their documented defaults
     prior_fit_min_control_sources: int = 100
     # Gaia <-> Hipparcos same star among one radio source's candidates (crossmatch/samestar.py)
@@ -125,6 +128,8 @@ class CrossmatchParams:
         self.same_star_rule()  # validates the four thresholds
         if not isinstance(self.one_to_one, bool):
             raise ValueError("one_to_one: must be a bool")
+        if not isinstance(self.share_counterpart_priors_across_bands, bool):
+            raise ValueError("share_counterpart_priors_across_bands: must be a bool")
         if len(self.control_offsets_arcmin) == 0 or len(self.control_position_angles_deg) == 0:
             raise ValueError("control_offsets_arcmin/control_position_angles_deg: must not be empty")
         for off in self.control_offsets_arcmin:

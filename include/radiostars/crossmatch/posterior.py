@@ -57,6 +57,15 @@ with L held fixed.
 Positions only: the same fit with no features (L = 1). Per catalogue: the same on each catalogue alone.
 A table of known radio stars may supply f_cp instead (:mod:`.properties`); then only c is fitted.
 
+Counterparts shared by the density bands (``share_counterpart_priors_across_bands``, default on): the field
+changes with the local density (:data:`DENSITY_BAND_EDGES_DEG2`), the radio stars much less — a flux-limited
+sample of radio stars is nearby and spread over the whole sky (the Sydney Radio Star Catalogue, Driessen et al.
+2024, PASA 41, 84), to first order one population whatever the faint, distant field behind it. So the
+M-step pools the expected counterparts of a catalogue's bands into one count n_b and gives each band
+f_cp,k = (n_b + a f_field,k)/(Σn + a): its own field, its own c_k, one counterpart shape. Measured on the 50 deg²
+evaluation profile (docs/evaluation.md): with one histogram per band, the crowded band (≥ 10⁵ deg⁻²) has too
+few secure counterparts to learn from, its ratio stays ≈ 1, c fits 0 there and its stars are lost.
+
 Beside the fit, for the record, c from association counts on real vs shifted positions (no model of B):
 
 * blanks (Fleuren et al. 2012's Q₀): with f_r, f_c the fractions of real and control sources that have at
@@ -673,6 +682,13 @@ def _fallback_fit(
     )
 
 
+def counterpart_pools(classes: tuple[str, ...], shared: bool) -> IntArray:
+    """Pool index per class: the classes whose expected counterparts together learn one counterpart
+    distribution — the density bands of one catalogue when ``shared``, else every class alone."""
+    keys = [class_catalogue(k) if shared else k for k in classes]
+    return np.unique(np.array(keys, dtype=object).astype(str), return_inverse=True)[1].astype(np.int64).reshape(-1)
+
+
 def _em(
     hyp: Hypotheses,
     n0: int,
@@ -680,22 +696,26 @@ def _em(
     pseudo_count: float,
     c0: FloatArray,
     max_iterations: int,
+    shared: bool = True,
 ) -> tuple[FloatArray, dict, int, bool]:
     """EM from the start c0 with L = 1: E-step with the current (c, L) first — solving c on positions alone
     before any histogram is learned can land on the trivial fixed point c = 0, where posteriors vanish and the
-    histograms never move — then the counterpart histograms (MAP M-step), then c exactly for the new L.
+    histograms never move — then the counterpart histograms (MAP M-step; ``shared``: one counterpart count per
+    catalogue over its density bands, each band shrunk toward its own field), then c exactly for the new L.
     Returns (c, histograms, iterations, converged)."""
     classes = hyp.classes
     real = ~hyp.control
     hists, c = field, c0.copy()
     ln_l = np.zeros(hyp.n)
     tmp = PriorFit("em", "fitted", None, classes, c, c, 0.0, hists)
+    pool_of_hyp = counterpart_pools(classes, shared)[hyp.cls] if hyp.n else np.zeros(0, np.int64)
+    pool_of_cls = counterpart_pools(classes, shared)
     for it in range(1, max_iterations + 1):
         p_any, p_i, _ = _posteriors(hyp, c, ln_l)
         post = p_any * p_i
         new = {}
         for ki, k in enumerate(classes):
-            sel = real & (hyp.cls == ki)
+            sel = real & (pool_of_hyp == pool_of_cls[ki])
             new[k] = {f: with_counterparts(h, hyp.slots[f][sel], post[sel], pseudo_count) for f, h in field[k].items()}
         delta = max(
             (
@@ -736,6 +756,7 @@ def fit_priors(
     name: str = "joint",
     known: dict[str, dict[str, IntArray]] | None = None,
     max_iterations: int = MAX_ITERATIONS,
+    shared: bool = True,
 ) -> PriorFit:
     """Fit c per class (and, with ``features``, the counterpart histograms) on the real hypotheses of ``hyp``,
     ``n_real`` being every real source the table stands for (matched or not); the field histograms come from its
@@ -788,7 +809,7 @@ def fit_priors(
         best, objective, failures = None, -np.inf, []
         for start in EM_STARTS:
             c0 = np.full(len(classes), min(max(start, default_c), 0.5 / n_cls))
-            c, h, it, ok = _em(hyp, n0, hists, pseudo_count, c0, max_iterations)
+            c, h, it, ok = _em(hyp, n0, hists, pseudo_count, c0, max_iterations, shared)
             if not ok:
                 failures.append(start)
                 continue
@@ -1023,7 +1044,14 @@ def score_run(
             if fallback is not None:
                 return _fallback_fit(name, h.classes, feats, default_c, fallback, n)
             return fit_priors(
-                h, n, feats, params.property_prior_pseudo_count, default_c, name=name, known=known if feats else None
+                h,
+                n,
+                feats,
+                params.property_prior_pseudo_count,
+                default_c,
+                name=name,
+                known=known if feats else None,
+                shared=params.share_counterpart_priors_across_bands,
             )
 
         return fit

@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--master", default="local[2]", help="Spark master of the profile run (default local[2])")
     g.add_argument("--profile-fresh", action="store_true", help="regenerate the sample even if it is in the lake")
+    g.add_argument(
+        "--profile-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a cross-match setting other than its default (CrossmatchParams field; VALUE as JSON), repeatable",
+    )
     return p
 
 
@@ -85,12 +92,13 @@ def main(argv: list[str] | None = None) -> int:
                 truth_dir=args.truth_dir,
                 master=args.master,
                 fresh=args.profile_fresh,
+                param_overrides=args.profile_param,
             )
             folder, summary = run.folder, run.summary
             print(f"seed {run.seed_s:.0f} s, cross-match {run.crossmatch_s:.0f} s, evaluate {run.evaluate_s:.0f} s")
         else:
             folder, summary = evaluate(get_settings(), args.run_id, args.out, args.lake_prefix, args.truth_dir)
-    except RadiostarsError as exc:
+    except (RadiostarsError, ValueError) as exc:  # ValueError: a bad --profile-* value, named
         print(f"radiostars evaluate: error: {exc}", file=sys.stderr)
         return 2
     print(headline(summary))

@@ -38,6 +38,29 @@ def profile_prefix(seed: int, area_deg2: float, n_pointings: int | None) -> str:
     return f"evaluation/seed{seed}-area{area_deg2:g}-pts{pts}/"
 
 
+def params_from_overrides(overrides: list[str] | tuple[str, ...] = ()):
+    """The run's :class:`CrossmatchParams`: the defaults with ``NAME=VALUE`` overrides (VALUE read as JSON —
+    ``true``, ``0.95``, ``["mag"]`` — else as a string), so one sky can be measured under another setting
+    (e.g. ``share_counterpart_priors_across_bands=false``). ValueError names a bad override."""
+    import dataclasses
+    import json as _json
+
+    from radiostars.crossmatch.params import CrossmatchParams
+
+    names = {f.name for f in dataclasses.fields(CrossmatchParams)}
+    values = {}
+    for item in overrides:
+        name, sep, raw = str(item).partition("=")
+        if not sep or name.strip() not in names:
+            raise ValueError(f"--profile-param {item!r}: expected NAME=VALUE with NAME one of {sorted(names)}")
+        try:
+            value = _json.loads(raw)
+        except ValueError:
+            value = raw
+        values[name.strip()] = tuple(value) if isinstance(value, list) else value
+    return CrossmatchParams(**values)
+
+
 def run_profile_evaluation(
     settings,
     *,
@@ -50,13 +73,14 @@ def run_profile_evaluation(
     master: str = "local[2]",
     keep_lake: bool = True,
     fresh: bool = False,
+    param_overrides: list[str] | tuple[str, ...] = (),
     log=None,
 ) -> ProfileRun:
     """Seed the ``evaluation`` profile into ``lake_prefix`` (default :func:`profile_prefix`), run the Spark
     cross-match there (run id :data:`PROFILE_RUN_ID`, replacing an earlier one), evaluate it into
     ``<out>/<prefix-name>/``. A sample already complete in the prefix (same parameters, truth present) is reused with its curated
-    layout unless ``fresh``. ``keep_lake=False`` removes the prefix afterwards (tests)."""
-    from radiostars.crossmatch.params import CrossmatchParams
+    layout unless ``fresh``. ``keep_lake=False`` removes the prefix afterwards (tests). ``param_overrides``:
+    ``NAME=VALUE`` settings of the cross-match (:func:`params_from_overrides`; default: the defaults)."""
     from radiostars.lake.store import Lake
     from radiostars.sample.generate import SampleParams
     from radiostars.sample.scale import write_sample_to_lake
@@ -68,6 +92,7 @@ def run_profile_evaluation(
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     params = SampleParams(seed=seed, profile="evaluation", area_deg2=area_deg2, n_hpm_pointings=n_pointings)
     params.validate()  # a bad area or seed is one clear error before any work
+    match_params = params_from_overrides(param_overrides)  # likewise a bad override
     prefix = lake_prefix if lake_prefix is not None else profile_prefix(seed, area_deg2, n_pointings)
     truth = Path(truth_dir) if truth_dir is not None else settings.state_dir / "truth-evaluation" / prefix.strip("/")
     lake = Lake(settings)
@@ -97,7 +122,7 @@ def run_profile_evaluation(
                 settings,
                 RunRequest(
                     run_id=PROFILE_RUN_ID,
-                    params=CrossmatchParams(),
+                    params=match_params,
                     catalogues=("gaia_dr3", "hipparcos2"),
                     lake_prefix=prefix,
                     overwrite=True,
