@@ -79,6 +79,34 @@ def test_density_estimate_unbiased_with_subsampling():
     assert np.mean(rho) == pytest.approx(true_rho, rel=0.02)
 
 
+def _radio_on_uniform_field(rng, n_optical: int, sigma_radio_arcsec: float, **optical_columns):
+    """1,200 radio sources (epoch 2019.5) well inside a 2°×2° uniform field of ``n_optical`` stars (epoch 2016,
+    0.2 mas errors, further columns as given): their annuli and 1′ control shifts stay inside it."""
+    ora, odec = _uniform_patch(rng, n_optical, 200.0, -30.0, 1.0)
+    rra, rdec = _uniform_patch(rng, 1200, 200.0, -30.0, 0.85)
+    radio = pd.DataFrame(
+        dict(
+            radio_id=np.arange(rra.size),
+            ra_deg=rra,
+            dec_deg=rdec,
+            sigma_radio_arcsec=sigma_radio_arcsec,
+            epoch_yr=2019.5,
+        )
+    )
+    opt = pd.DataFrame(
+        dict(
+            optical_id=np.arange(ora.size),
+            ra_deg=ora,
+            dec_deg=odec,
+            ref_epoch_yr=2016.0,
+            ra_error_mas=0.2,
+            dec_error_mas=0.2,
+            **optical_columns,
+        )
+    )
+    return radio, opt
+
+
 def test_control_false_match_rate_agrees_with_analytic_chance():
     """Uniform random field, nothing real: control FAR == Σ p_chance expectation within Poisson error."""
     rng = np.random.default_rng(11)
@@ -93,23 +121,8 @@ def test_control_false_match_rate_agrees_with_analytic_chance():
         density_outer_arcsec=180.0,
         margin_arcsec=180.0,
     )
-    ora, odec = _uniform_patch(rng, 40_000, 200.0, -30.0, 1.0)  # 1e4 per deg^2 (~7.7e-4 arcsec^-2)
-    rra, rdec = _uniform_patch(rng, 1200, 200.0, -30.0, 0.85)  # annuli + 1' shifts stay inside the field
-    radio = pd.DataFrame(
-        dict(radio_id=np.arange(rra.size), ra_deg=rra, dec_deg=rdec, sigma_radio_arcsec=1.0, epoch_yr=2019.5)
-    )
-    opt = pd.DataFrame(
-        dict(
-            optical_id=np.arange(ora.size),
-            ra_deg=ora,
-            dec_deg=odec,
-            ref_epoch_yr=2016.0,
-            ra_error_mas=0.2,
-            dec_error_mas=0.2,
-            pmra_mas_yr=np.nan,
-            pmdec_mas_yr=np.nan,
-        )
-    )
+    # 1e4 per deg^2 (~7.7e-4 arcsec^-2); annuli + 1' shifts stay inside the field
+    radio, opt = _radio_on_uniform_field(rng, 40_000, sigma_radio_arcsec=1.0, pmra_mas_yr=np.nan, pmdec_mas_yr=np.nan)
     offsets = params.control_offsets()
     ctl = control_radio_frame(radio, offsets)
     res = crossmatch_partition(ctl, opt, params)
@@ -357,7 +370,7 @@ def test_partition_density_is_the_same_for_shuffled_optical_rows():
 
 @pytest.mark.parametrize("mean_square", [True, False])
 def test_analytic_chance_count_averages_every_optical_radius(mean_square, monkeypatch):
-    """Half the field stars lack a proper motion, so the missing-pm allowance widens their σ_opt and with it
+    """40 % of the field stars lack a proper motion, so the missing-pm allowance widens their σ_opt and with it
     their own match radius R (radius from σ: r_min < n_σ·σ < r_max here). The shifted control counts π ρ ⟨R²⟩
     chance pairs; a single radius from the median σ_opt (the former analytic count, ``mean_square`` False)
     misses that by tens of per cent — the test can fail."""
@@ -384,25 +397,15 @@ def test_analytic_chance_count_averages_every_optical_radius(mean_square, monkey
         density_outer_arcsec=180.0,
         margin_arcsec=180.0,
     )
-    ora, odec = _uniform_patch(rng, 160_000, 200.0, -30.0, 1.0)  # 4e4 per deg²
-    rra, rdec = _uniform_patch(rng, 1200, 200.0, -30.0, 0.85)
-    radio = pd.DataFrame(
-        dict(radio_id=np.arange(rra.size), ra_deg=rra, dec_deg=rdec, sigma_radio_arcsec=0.3, epoch_yr=2019.5)
-    )
-    two_param = rng.uniform(size=ora.size) < 0.5
-    opt = pd.DataFrame(
-        dict(
-            optical_id=np.arange(ora.size),
-            ra_deg=ora,
-            dec_deg=odec,
-            ref_epoch_yr=2016.0,
-            ra_error_mas=0.2,
-            dec_error_mas=0.2,
-            pmra_mas_yr=np.where(two_param, np.nan, 0.0),
-            pmdec_mas_yr=np.where(two_param, np.nan, 0.0),
-            pmra_error_mas_yr=np.where(two_param, np.nan, 0.1),
-            pmdec_error_mas_yr=np.where(two_param, np.nan, 0.1),
-        )
+    two_param = rng.uniform(size=160_000) < 0.4
+    radio, opt = _radio_on_uniform_field(  # 4e4 per deg²
+        rng,
+        160_000,
+        sigma_radio_arcsec=0.3,
+        pmra_mas_yr=np.where(two_param, np.nan, 0.0),
+        pmdec_mas_yr=np.where(two_param, np.nan, 0.0),
+        pmra_error_mas_yr=np.where(two_param, np.nan, 0.1),
+        pmdec_error_mas_yr=np.where(two_param, np.nan, 0.1),
     )
     offsets = params.control_offsets()
     res = crossmatch_partition(control_radio_frame(radio, offsets), opt, params)
