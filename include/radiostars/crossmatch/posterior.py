@@ -47,8 +47,11 @@ maximum, for every class with c_k > 0,
     c_k = (1/N_r) Σ_j Σ_{i ∈ j, class k} p_any_j p_i,   hence  C = mean over the N_r sources of p_any
 
 (the EM fixed point: c is the mean posterior of having a counterpart). The counterpart histograms f_cp are then
-re-estimated from the real candidates weighted by p_any·p_i (the E-step's expected counterparts, shrunk toward
-the field with ``property_prior_pseudo_count`` pseudo-counts: a MAP M-step), the field histograms being fixed
+re-estimated from the real candidates weighted by p_any·p_i (the E-step's expected counterparts — pooled over a
+catalogue's density bands, below — shrunk toward the field with ``property_prior_pseudo_count`` pseudo-counts: a
+MAP M-step; pooled, each band's histogram is fitted to every band's counterparts, which is not the M-step of the
+likelihood evaluated, so the ascent below is no longer guaranteed — convergence is still required), the field
+histograms being fixed
 from the control's candidates; the two steps alternate until L and c stop changing (ECM; each step does not
 decrease the penalised likelihood). The first E-step uses the start value of c (solving c on positions alone
 first can land on the trivial fixed point c = 0, where no posterior mass is left to learn from); two starts
