@@ -43,7 +43,6 @@ def params_from_overrides(overrides: list[str] | tuple[str, ...] = ()):
     ``true``, ``0.95``, ``["mag"]`` — else as a string), so one sky can be measured under another setting
     (e.g. ``share_counterpart_priors_across_bands=false``). ValueError names a bad override."""
     import dataclasses
-    import json as _json
 
     from radiostars.crossmatch.params import CrossmatchParams
 
@@ -54,7 +53,7 @@ def params_from_overrides(overrides: list[str] | tuple[str, ...] = ()):
         if not sep or name.strip() not in names:
             raise ValueError(f"--profile-param {item!r}: expected NAME=VALUE with NAME one of {sorted(names)}")
         try:
-            value = _json.loads(raw)
+            value = json.loads(raw)
         except ValueError:
             value = raw
         values[name.strip()] = tuple(value) if isinstance(value, list) else value

@@ -200,7 +200,6 @@ def program_specs(settings: Settings) -> dict[str, dict]:
                 f"--log-error={logs / 'mariadb.err'}",
             ],
             env=base_env,
-            stopsignal="TERM",
             stopwaitsecs=60,
         ),
         # run directly (not through the launcher): it switches to the postgres user, who cannot read .env
@@ -238,7 +237,6 @@ def program_specs(settings: Settings) -> dict[str, dict]:
                 f"{s['MINIO_HOST']}:{s.port('MINIO_CONSOLE_PORT')}",
             ],
             env=minio_env,
-            stopsignal="TERM",
             stopwaitsecs=20,
         ),
         "spark-master": dict(
@@ -253,14 +251,12 @@ def program_specs(settings: Settings) -> dict[str, dict]:
                 str(s.port("SPARK_MASTER_WEBUI_PORT")),
             ],
             env=spark_env,
-            stopsignal="TERM",
             stopwaitsecs=20,
             stopasgroup=True,
         ),
         "spark-worker": dict(
             argv=worker(s.port("SPARK_WORKER_WEBUI_PORT")),
             env=spark_env,
-            stopsignal="TERM",
             stopwaitsecs=20,
             stopasgroup=True,
         ),
@@ -268,7 +264,6 @@ def program_specs(settings: Settings) -> dict[str, dict]:
         "spark-worker-2": dict(
             argv=worker(s.port("SPARK_WORKER_WEBUI_PORT") + 1),
             env={**spark_env, "SPARK_WORKER_DIR": str(s.data_dir / "spark-work-2")},
-            stopsignal="TERM",
             stopwaitsecs=20,
             stopasgroup=True,
         ),
@@ -282,7 +277,6 @@ def program_specs(settings: Settings) -> dict[str, dict]:
                 str(s.port("AIRFLOW_PORT")),
             ],
             env=airflow_env,
-            stopsignal="TERM",
             stopwaitsecs=30,
             stopasgroup=True,
         ),
@@ -291,17 +285,15 @@ def program_specs(settings: Settings) -> dict[str, dict]:
         "airflow-scheduler": dict(
             argv=[airflow, "scheduler", "--skip-serve-logs"],
             env=airflow_env,
-            stopsignal="TERM",
             stopwaitsecs=30,
             stopasgroup=True,
         ),
         "airflow-dag-processor": dict(
-            argv=[airflow, "dag-processor"], env=airflow_env, stopsignal="TERM", stopwaitsecs=30, stopasgroup=True
+            argv=[airflow, "dag-processor"], env=airflow_env, stopwaitsecs=30, stopasgroup=True
         ),
         "airflow-triggerer": dict(
             argv=[airflow, "triggerer", "--skip-serve-logs"],
             env=airflow_env,
-            stopsignal="TERM",
             stopwaitsecs=30,
             stopasgroup=True,
         ),

@@ -64,7 +64,7 @@ def render_supervisor_conf(settings: Settings) -> str:
             "redirect_stderr=true",
             "stdout_logfile_maxbytes=20MB",
             "stdout_logfile_backups=2",
-            f"stopsignal={spec['stopsignal']}",
+            f"stopsignal={spec.get('stopsignal', 'TERM')}",  # TERM unless the service says otherwise
             f"stopwaitsecs={spec['stopwaitsecs']}",
             f'environment=RADIOSTARS_STATE_DIR="{s.state_dir}"',
         ]
